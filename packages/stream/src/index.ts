@@ -1,1 +1,18 @@
-export {};
+export { DecodeError, decodeValue, describeZodError, type EncodeOptions, encodeValue, type Output, output } from "./codec.ts";
+export { type DeadLetter, deadLetterMessage, deadLetterTopic } from "./dead-letter.ts";
+export { createEmbeddedTransport, EmbeddedTransport } from "./embedded.ts";
+export { createKafkaTransport, type KafkaTransportOptions } from "./kafka.ts";
+export { type ProcessorOptions, type RunningProcessor, runProcessor } from "./processor.ts";
+export { backoffDelay, defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";
+export { onShutdown } from "./shutdown.ts";
+export { ensureRegistryTopics, registryTopicConfigs } from "./topics.ts";
+export type {
+  Batch,
+  ConsumedMessage,
+  OutgoingMessage,
+  ReadOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicConfig,
+  Transport,
+} from "./transport.ts";

@@ -1,0 +1,128 @@
+import type { Logger, PipelineMetrics } from "@vigil/observability";
+import { extractTraceContext, SpanKind, withSpan } from "@vigil/observability";
+import type { z } from "zod";
+import { DecodeError, decodeValue, type Output } from "./codec.ts";
+import { deadLetterMessage, deadLetterTopic } from "./dead-letter.ts";
+import { defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";
+import type { Batch, ConsumedMessage, OutgoingMessage, Subscription, Transport } from "./transport.ts";
+
+export interface ProcessorOptions<S extends z.ZodType> {
+  /** Names the stage in logs, spans, metrics and dead letters, e.g. `rules-engine`. */
+  stage: string;
+  transport: Transport;
+  groupId: string;
+  input: { topic: string; schema: S };
+  /** Deployment topic prefix, for the dead-letter topic. */
+  topicPrefix?: string;
+  /**
+   * Turns one valid record into its outputs. It runs inside the record's trace span, so
+   * outputs encoded here carry the trace on. A throw dead-letters this record only.
+   */
+  handle: (value: z.output<S>, message: ConsumedMessage) => Promise<Output[]> | Output[];
+  logger: Logger;
+  metrics?: PipelineMetrics;
+  /** Retry of sends (transient broker trouble). When spent, the batch is not committed and is redelivered. */
+  sendRetry?: RetryPolicy;
+  maxBatchSize?: number;
+  fromBeginning?: boolean;
+}
+
+export interface RunningProcessor {
+  subscription: Subscription;
+  stop(): Promise<void>;
+}
+
+/**
+ * The consume-transform-produce loop every processing app runs, at least once:
+ * decode and validate each record, transform it, send every output and dead letter of the
+ * batch, wait for the broker's acknowledgement, and only then let the batch be committed.
+ * Idempotent outputs (deterministic ids and keys) make redelivery harmless.
+ */
+export async function runProcessor<S extends z.ZodType>(options: ProcessorOptions<S>): Promise<RunningProcessor> {
+  const dlqTopic = deadLetterTopic(options.topicPrefix);
+  const policy = options.sendRetry ?? defaultRetryPolicy;
+  const { logger, metrics, transport, stage } = options;
+
+  async function processBatch(batch: Batch): Promise<void> {
+    const outputs: Output[] = [];
+    for (const message of batch.messages) {
+      metrics?.recordIn(batch.topic);
+      const produced = await processOne(message);
+      outputs.push(...produced);
+    }
+    await sendAll(outputs);
+  }
+
+  async function processOne(message: ConsumedMessage): Promise<Output[]> {
+    return withSpan(
+      `${stage} process`,
+      {
+        parent: extractTraceContext(message.headers),
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "messaging.system": "kafka",
+          "messaging.destination.name": message.topic,
+          "messaging.kafka.destination.partition": message.partition,
+          "messaging.kafka.message.offset": Number(message.offset),
+        },
+      },
+      async () => {
+        let value: z.output<S>;
+        try {
+          value = decodeValue(options.input.schema, message);
+        } catch (error) {
+          if (error instanceof DecodeError) return [deadLetter(message, error.kind, error.message)];
+          throw error;
+        }
+        try {
+          return await options.handle(value, message);
+        } catch (error) {
+          // A processing failure is a property of this record (a poison pill): park it, go on.
+          logger.error({ err: error, topic: message.topic, partition: message.partition, offset: message.offset }, "processing failed; dead-lettering the record");
+          return [deadLetter(message, "processing", `processing failed in ${stage}: ${(error as Error).message}`)];
+        }
+      },
+    );
+  }
+
+  function deadLetter(message: ConsumedMessage, kind: string, reason: string): Output {
+    metrics?.recordDeadLetter(message.topic, kind);
+    logger.warn({ kind, reason, topic: message.topic, partition: message.partition, offset: message.offset }, "dead-lettered");
+    return {
+      topic: dlqTopic,
+      message: deadLetterMessage({ reason, kind, stage, value: message.value, key: message.key, source: message }),
+    };
+  }
+
+  async function sendAll(outputs: Output[]): Promise<void> {
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const { topic, message } of outputs) {
+      const list = byTopic.get(topic) ?? [];
+      list.push(message);
+      byTopic.set(topic, list);
+    }
+    for (const [topic, messages] of byTopic) {
+      await withRetry(() => transport.send(topic, messages), {
+        policy,
+        onRetry: (error, attempt, delayMs) => {
+          metrics?.recordRetry("send");
+          logger.warn({ err: error, topic, attempt, delayMs }, "send failed; retrying");
+        },
+      });
+      if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
+    }
+  }
+
+  const subscription = await transport.subscribe({
+    groupId: options.groupId,
+    topics: [options.input.topic],
+    fromBeginning: options.fromBeginning ?? true,
+    ...(options.maxBatchSize ? { maxBatchSize: options.maxBatchSize } : {}),
+    eachBatch: processBatch,
+  });
+  logger.info({ groupId: options.groupId, topic: options.input.topic }, `${stage} subscribed`);
+  return {
+    subscription,
+    stop: () => subscription.stop(),
+  };
+}
