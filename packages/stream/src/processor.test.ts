@@ -1,0 +1,190 @@
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { installTracing, PipelineMetrics, silentLogger, withSpan } from "@vigil/observability";
+import { dlqHeader, topics } from "@vigil/schema";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { output } from "./codec.ts";
+import { createEmbeddedTransport, EmbeddedBroker } from "./embedded.ts";
+import { type RunningProcessor, runProcessor } from "./processor.ts";
+import { ensureRegistryTopics } from "./topics.ts";
+import type { OutgoingMessage, Transport } from "./transport.ts";
+
+const Input = z.object({ n: z.number().int(), fail: z.boolean().optional() });
+const fastRetry = { attempts: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Echoes each input as a dead-letter-shaped record on an output topic, so outputs are easy to read back. */
+function echo(prefix: string) {
+  return (value: z.output<typeof Input>) => {
+    if (value.fail) throw new Error(`cannot handle ${value.n}`);
+    return [output(topics.dlq, { echoed: value.n }, { key: String(value.n), source: "test", id: `e-${value.n}`, prefix: `${prefix}out.` })];
+  };
+}
+
+describe("runProcessor", () => {
+  let transport: Transport;
+  let running: RunningProcessor | undefined;
+  const prefix = "t.";
+  const inputTopic = "t.input";
+
+  async function setup(wrap: (t: Transport) => Transport = (t) => t) {
+    const base = createEmbeddedTransport({ broker: new EmbeddedBroker(), retryBackoff: { initialMs: 5, maxMs: 20 } });
+    await base.createTopics([{ name: inputTopic, partitions: 3 }]);
+    await ensureRegistryTopics(base, prefix);
+    await ensureRegistryTopics(base, `${prefix}out.`);
+    transport = wrap(base);
+    return base;
+  }
+
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+    await transport.close();
+  });
+
+  const send = (values: Array<string | object>) =>
+    transport.send(
+      inputTopic,
+      values.map((value, i) => ({ key: `k${i}`, value: typeof value === "string" ? value : JSON.stringify(value) })),
+    );
+
+  it("transforms valid records and dead-letters bad ones with reason, source and original bytes, and goes on", async () => {
+    await setup();
+    const metrics = new PipelineMetrics("test");
+    running = await runProcessor({
+      stage: "test-stage",
+      transport,
+      groupId: "g1",
+      input: { topic: inputTopic, schema: Input },
+      topicPrefix: prefix,
+      handle: echo(prefix),
+      logger: silentLogger(),
+      metrics,
+      sendRetry: fastRetry,
+    });
+    await send([{ n: 1 }, "{not json", '"a string"', { n: "wrong type" }, { n: 2, fail: true }, { n: 3 }]);
+    const outputs = await waitFor(async () => {
+      const records = await transport.readAll("t.out.vigil.dlq");
+      return records.length === 2 ? records : undefined;
+    });
+    expect(outputs.map((r) => JSON.parse(String(r.value)).echoed).sort()).toEqual([1, 3]);
+    const dead = await waitFor(async () => {
+      const records = await transport.readAll("t.vigil.dlq");
+      return records.length === 4 ? records : undefined;
+    });
+    const byValue = new Map(dead.map((r) => [String(r.value), r.headers]));
+    expect(byValue.get("{not json")?.[dlqHeader.kind]).toBe("json");
+    expect(byValue.get('"a string"')?.[dlqHeader.kind]).toBe("schema");
+    expect(byValue.get(JSON.stringify({ n: "wrong type" }))?.[dlqHeader.reason]).toMatch(/^value does not match the schema: n:/);
+    const failed = byValue.get(JSON.stringify({ n: 2, fail: true }));
+    expect(failed?.[dlqHeader.kind]).toBe("processing");
+    expect(failed?.[dlqHeader.reason]).toContain("cannot handle 2");
+    for (const headers of byValue.values()) {
+      expect(headers[dlqHeader.sourceTopic]).toBe(inputTopic);
+      expect(headers[dlqHeader.stage]).toBe("test-stage");
+      expect(Number(headers[dlqHeader.sourceOffset])).toBeGreaterThanOrEqual(0);
+      expect(headers[dlqHeader.sourcePartition]).toMatch(/^\d+$/);
+    }
+    await waitFor(() => (metrics.snapshot().in === 6 ? true : undefined));
+    expect(metrics.snapshot()).toMatchObject({ in: 6, out: 2, deadLettered: 4 });
+  });
+
+  it("retries failed sends, and when they keep failing commits nothing and processes the batch again", async () => {
+    let failuresLeft = 5; // more than one batch's retry budget (3 attempts)
+    let sendCalls = 0;
+    await setup((base) => ({
+      ...base,
+      kind: base.kind,
+      createTopics: (t) => base.createTopics(t),
+      listTopics: () => base.listTopics(),
+      subscribe: (o) => base.subscribe(o),
+      readAll: (t, o) => base.readAll(t, o),
+      endOffsets: (t) => base.endOffsets(t),
+      committedOffsets: (g, t) => base.committedOffsets(g, t),
+      close: () => base.close(),
+      send: async (topic: string, messages: OutgoingMessage[]) => {
+        if (topic.startsWith("t.out.")) {
+          sendCalls++;
+          if (failuresLeft-- > 0) throw new Error("broker unavailable");
+        }
+        return base.send(topic, messages);
+      },
+    }));
+    running = await runProcessor({
+      stage: "retrying",
+      transport,
+      groupId: "g2",
+      input: { topic: inputTopic, schema: Input },
+      topicPrefix: prefix,
+      handle: echo(prefix),
+      logger: silentLogger(),
+      sendRetry: fastRetry,
+    });
+    await transport.send(inputTopic, [{ key: "same", value: JSON.stringify({ n: 7 }) }]);
+    const outputs = await waitFor(async () => {
+      const records = await transport.readAll("t.out.vigil.dlq");
+      return records.length > 0 ? records : undefined;
+    });
+    expect(outputs).toHaveLength(1);
+    expect(sendCalls).toBe(6);
+    const committed = await waitFor(async () => {
+      const offsets = await transport.committedOffsets("g2", inputTopic);
+      return offsets.some((o) => o.offset === "1") ? offsets : undefined;
+    });
+    expect(committed.filter((o) => o.offset === "1")).toHaveLength(1);
+  });
+});
+
+describe("trace context across stages", () => {
+  const exporter = new InMemorySpanExporter();
+  beforeAll(() => {
+    installTracing();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  });
+
+  it("continues the producer's trace in the consumer and in what it produces", async () => {
+    const transport = createEmbeddedTransport({ broker: new EmbeddedBroker() });
+    await transport.createTopics([{ name: "in", partitions: 1 }]);
+    await ensureRegistryTopics(transport, "x.");
+    const traceId = await withSpan("ingest", {}, async (span) => {
+      await transport.send("in", [output(topics.dlq, { n: 1 }, { key: "a", source: "test", prefix: "" })].map((o) => o.message));
+      return span.spanContext().traceId;
+    });
+    const running = await runProcessor({
+      stage: "traced",
+      transport,
+      groupId: "g",
+      input: { topic: "in", schema: z.object({ n: z.number() }) },
+      topicPrefix: "x.",
+      handle: (value) => [output(topics.dlq, value, { key: "a", source: "test", prefix: "x.out." })],
+      logger: silentLogger(),
+    }).catch(async (error) => {
+      await transport.close();
+      throw error;
+    });
+    try {
+      await ensureRegistryTopics(transport, "x.out.");
+      const [record] = await waitFor(async () => {
+        const records = await transport.readAll("x.out.vigil.dlq");
+        return records.length > 0 ? records : undefined;
+      });
+      expect(record?.headers.traceparent?.split("-")[1]).toBe(traceId);
+      const spans = exporter.getFinishedSpans();
+      const consumerSpan = spans.find((s) => s.name === "traced process");
+      expect(consumerSpan?.spanContext().traceId).toBe(traceId);
+    } finally {
+      await running.stop();
+      await transport.close();
+    }
+  });
+});
