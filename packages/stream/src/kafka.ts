@@ -1,0 +1,575 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Headers } from "@vigil/schema";
+import {
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type EachBatchPayload,
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  type KafkaMessage,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type RetryOptions,
+} from "kafkajs";
+import type {
+  ConsumedMessage,
+  OutgoingMessage,
+  ReadOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicConfig,
+  Transport,
+} from "./transport.ts";
+
+/** The subset of a pino logger the transport writes to. */
+export interface KafkaTransportLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type KafkaLogLevel = "error" | "warn" | "info" | "debug";
+
+export interface KafkaTransportOptions {
+  brokers: string[];
+  clientId: string;
+  /** Passed through to kafkajs as is. */
+  ssl?: KafkaConfig["ssl"];
+  /** Passed through to kafkajs as is. */
+  sasl?: KafkaConfig["sasl"];
+  logger?: KafkaTransportLogger;
+  /** Lowest kafkajs log level forwarded to `logger` (default warn: kafkajs is chatty at info). */
+  logLevel?: KafkaLogLevel;
+  /** Retries of kafkajs requests (connections, metadata, commits); the producer always retries. */
+  retry?: RetryOptions;
+  consumer?: {
+    sessionTimeout?: number;
+    heartbeatInterval?: number;
+    rebalanceTimeout?: number;
+    maxWaitTimeInMs?: number;
+  };
+  /** Backoff before a batch whose handler threw is delivered again. */
+  redelivery?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Upper bound on a `readAll` (default 120 s). */
+  readAllTimeoutMs?: number;
+}
+
+export function createKafkaTransport(options: KafkaTransportOptions): Transport {
+  return new KafkaTransport(options);
+}
+
+const kafkajsLevels: Record<KafkaLogLevel, logLevel> = {
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+};
+
+function forwardLogsTo(logger: KafkaTransportLogger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      const entry = { kafkajs: namespace, ...extra };
+      // kafkajs logs every error response as an error before retrying or rethrowing it, including
+      // routine ones ("The group is rebalancing"); what matters reaches the caller or the Runner's log.
+      const isResponseError = namespace === "Connection" && message.startsWith("Response ");
+      if (level === logLevel.ERROR && !isResponseError) logger.error(entry, message);
+      else if (level === logLevel.WARN) logger.warn(entry, message);
+      else if (level === logLevel.INFO) logger.info(entry, message);
+      else logger.debug(entry, message);
+    };
+}
+
+/** Used without a logger: warnings and errors as JSON lines on stderr, like the services' pino. */
+const stderrLogger: KafkaTransportLogger = {
+  debug() {},
+  info() {},
+  warn: (obj, msg) => writeToStderr("warn", obj, msg),
+  error: (obj, msg) => writeToStderr("error", obj, msg),
+};
+
+function writeToStderr(level: string, obj: object, msg: string | undefined): void {
+  const fields = Object.fromEntries(
+    Object.entries(obj).map(([name, value]) => [name, value instanceof Error ? String(value) : value]),
+  );
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+function toBuffer(data: string | Buffer | null): Buffer | null {
+  return typeof data === "string" ? Buffer.from(data, "utf8") : data;
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Headers {
+  const decoded: Headers = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    // A repeated header keeps its last value, as Java's `Headers.lastHeader` reads it.
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last !== undefined) decoded[name] = last.toString();
+  }
+  return decoded;
+}
+
+function toConsumedMessage(topic: string, partition: number, message: KafkaMessage): ConsumedMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: decodeHeaders(message.headers),
+    timestamp: message.timestamp,
+  };
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+function byPartition<T extends { partition: number }>(a: T, b: T): number {
+  return a.partition - b.partition;
+}
+
+function isInternalTopic(name: string): boolean {
+  return name.startsWith("__");
+}
+
+function errorType(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "type" in error && typeof error.type === "string") {
+    return error.type;
+  }
+  return undefined;
+}
+
+function missingTopicError(topic: string): Error {
+  return new Error(
+    `Kafka topic "${topic}" does not exist and automatic topic creation is disabled on the broker: ` +
+      "create it first (run `pnpm topics:apply`, or Transport.createTopics).",
+  );
+}
+
+class KafkaTransport implements Transport {
+  readonly kind = "kafka" as const;
+  private readonly kafka: Kafka;
+  private readonly options: KafkaTransportOptions;
+  private readonly logger: KafkaTransportLogger;
+  private producerConnection: Promise<Producer> | undefined;
+  private adminConnection: Promise<Admin> | undefined;
+  private readonly knownTopics = new Set<string>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KafkaTransportOptions) {
+    this.options = options;
+    this.logger = options.logger ?? stderrLogger;
+    const config: KafkaConfig = {
+      brokers: options.brokers,
+      clientId: options.clientId,
+      logLevel: kafkajsLevels[options.logLevel ?? "warn"],
+      ...(options.ssl !== undefined && { ssl: options.ssl }),
+      ...(options.sasl !== undefined && { sasl: options.sasl }),
+      ...(options.retry !== undefined && { retry: options.retry }),
+      logCreator: forwardLogsTo(this.logger),
+    };
+    this.kafka = new Kafka(config);
+  }
+
+  async createTopics(topics: TopicConfig[]): Promise<void> {
+    const admin = await this.admin();
+    const wanted = new Map(topics.map((topic) => [topic.name, topic]));
+    const existing = new Set(await admin.listTopics());
+    const missing = [...wanted.values()].filter((topic) => !existing.has(topic.name));
+    if (missing.length > 0) {
+      const { brokers } = await admin.describeCluster();
+      const defaultReplicationFactor = Math.max(1, Math.min(3, brokers.length));
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic: topic.name,
+            numPartitions: topic.partitions,
+            replicationFactor: topic.replicationFactor ?? defaultReplicationFactor,
+            configEntries: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      } catch (error) {
+        // Another client may have created some of them meanwhile; only a topic still missing is a failure.
+        const nowExisting = new Set(await admin.listTopics());
+        const stillMissing = missing.filter((topic) => !nowExisting.has(topic.name)).map((t) => t.name);
+        if (stillMissing.length > 0) {
+          throw new Error(`Could not create Kafka topics ${stillMissing.join(", ")}: ${String(error)}`, {
+            cause: error,
+          });
+        }
+      }
+    }
+    for (const name of wanted.keys()) this.knownTopics.add(name);
+  }
+
+  async listTopics(): Promise<string[]> {
+    const admin = await this.admin();
+    return (await admin.listTopics()).filter((name) => !isInternalTopic(name)).sort();
+  }
+
+  async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    // The idempotent producer retries an unknown topic forever, so a missing topic is caught up front.
+    await this.requireTopics([topic]);
+    const producer = await this.producer();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((message) => ({
+          key: toBuffer(message.key),
+          value: toBuffer(message.value),
+          ...(message.headers !== undefined && { headers: { ...message.headers } }),
+        })),
+      });
+    } catch (error) {
+      if (errorType(error) === "UNKNOWN_TOPIC_OR_PARTITION") {
+        this.knownTopics.delete(topic);
+        throw missingTopicError(topic);
+      }
+      throw error;
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    await this.requireTopics(options.topics);
+    const subscription = new KafkaSubscription(this.kafka.consumer(this.consumerConfig(options.groupId)), {
+      ...options,
+      logger: this.logger,
+      initialDelayMs: this.options.redelivery?.initialDelayMs ?? 250,
+      maxDelayMs: this.options.redelivery?.maxDelayMs ?? 5_000,
+      onStopped: () => this.subscriptions.delete(subscription),
+    });
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.stop();
+      throw error;
+    }
+    return subscription;
+  }
+
+  async readAll(topic: string, options: ReadOptions = {}): Promise<ConsumedMessage[]> {
+    this.assertOpen();
+    await this.requireTopics([topic]);
+    const admin = await this.admin();
+    const untilEnd = options.untilEnd ?? true;
+
+    // Partition -> offset the read must reach; a partition leaves the map once read up to it.
+    const remaining = new Map<number, bigint>();
+    const reachedOffsets = new Map<number, bigint>();
+    const recordTargets = async () => {
+      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+        const reached = reachedOffsets.get(partition) ?? BigInt(low);
+        if (BigInt(high) > reached) remaining.set(partition, BigInt(high));
+      }
+    };
+    await recordTargets();
+    if (remaining.size === 0) return [];
+    const limits = new Map(remaining);
+
+    const groupId = `vigil-read-all-${randomUUID()}`;
+    const consumer = this.kafka.consumer(this.consumerConfig(groupId));
+    const collected: ConsumedMessage[] = [];
+    const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
+
+    const onProgress = async (partition: number, lastOffset: string) => {
+      const reached = BigInt(lastOffset) + 1n;
+      reachedOffsets.set(partition, reached);
+      const target = remaining.get(partition);
+      if (target === undefined || reached < target) return;
+      remaining.delete(partition);
+      if (remaining.size > 0) return;
+      if (!untilEnd) {
+        await recordTargets();
+        for (const [p, target] of remaining) limits.set(p, target);
+        if (remaining.size > 0) return;
+      }
+      resolve();
+    };
+
+    // END_BATCH_PROCESS also reports batches kafkajs filtered out entirely (transaction markers).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+      onProgress(payload.partition, payload.lastOffset).catch(reject),
+    );
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) reject(payload.error);
+    });
+    const timeoutMs = this.options.readAllTimeoutMs ?? 120_000;
+    const timer = setTimeout(
+      () => reject(new Error(`readAll("${topic}") did not reach the end offsets within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const limit = limits.get(batch.partition) ?? 0n;
+          for (const message of batch.messages) {
+            if (BigInt(message.offset) < limit)
+              collected.push(toConsumedMessage(topic, batch.partition, message));
+          }
+        },
+      });
+      await finished;
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect().catch((error: unknown) => {
+        this.logger.warn({ err: error, groupId }, "readAll consumer did not disconnect cleanly");
+      });
+      await admin.deleteGroups([groupId]).catch((error: unknown) => {
+        this.logger.debug({ err: error, groupId }, "could not delete the readAll consumer group");
+      });
+    }
+    return collected.sort((a, b) => byPartition(a, b) || Number(BigInt(a.offset) - BigInt(b.offset)));
+  }
+
+  async endOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>> {
+    await this.requireTopics([topic]);
+    const admin = await this.admin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.map(({ partition, high }) => ({ partition, offset: high })).sort(byPartition);
+  }
+
+  async committedOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: string }>> {
+    await this.requireTopics([topic]);
+    const admin = await this.admin();
+    const topics = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const partitions = topics.find((entry) => entry.topic === topic)?.partitions ?? [];
+    return partitions.map(({ partition, offset }) => ({ partition, offset })).sort(byPartition);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+      const producer = this.producerConnection?.catch(() => undefined);
+      const admin = this.adminConnection?.catch(() => undefined);
+      await Promise.all([(await producer)?.disconnect(), (await admin)?.disconnect()]);
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error("The Kafka transport is closed");
+  }
+
+  private consumerConfig(groupId: string): ConsumerConfig {
+    const settings = this.options.consumer ?? {};
+    return {
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: settings.sessionTimeout ?? 15_000,
+      heartbeatInterval: settings.heartbeatInterval ?? 1_500,
+      rebalanceTimeout: settings.rebalanceTimeout ?? 30_000,
+      maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 250,
+      ...(this.options.retry !== undefined && { retry: this.options.retry }),
+    };
+  }
+
+  private async requireTopics(topics: string[]): Promise<void> {
+    const unknown = topics.filter((topic) => !this.knownTopics.has(topic));
+    if (unknown.length === 0) return;
+    const existing = new Set(await (await this.admin()).listTopics());
+    for (const topic of unknown) {
+      if (!existing.has(topic)) throw missingTopicError(topic);
+      this.knownTopics.add(topic);
+    }
+  }
+
+  private producer(): Promise<Producer> {
+    this.assertOpen();
+    this.producerConnection ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        // kafkajs keeps idempotent sequence numbers in order only with one request in flight.
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Java clients' murmur2 partitioning, passed explicitly so kafkajs does not warn about it.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      return producer;
+    })();
+    this.producerConnection.catch(() => {
+      this.producerConnection = undefined;
+    });
+    return this.producerConnection;
+  }
+
+  private admin(): Promise<Admin> {
+    this.assertOpen();
+    this.adminConnection ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.adminConnection.catch(() => {
+      this.adminConnection = undefined;
+    });
+    return this.adminConnection;
+  }
+}
+
+interface SubscriptionSettings extends SubscribeOptions {
+  logger: KafkaTransportLogger;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  onStopped: () => void;
+}
+
+class KafkaSubscription implements Subscription {
+  private readonly consumer: Consumer;
+  private readonly settings: SubscriptionSettings;
+  private readonly maxBatchSize: number;
+  private assigned: Array<{ topic: string; partition: number }> = [];
+  private paused = false;
+  /** Consecutive failures per `topic|partition`, for the redelivery backoff. */
+  private readonly failures = new Map<string, number>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(consumer: Consumer, settings: SubscriptionSettings) {
+    this.consumer = consumer;
+    this.settings = settings;
+    this.maxBatchSize = Math.max(1, settings.maxBatchSize ?? 500);
+  }
+
+  get groupId(): string {
+    return this.settings.groupId;
+  }
+
+  /** Resolves once the consumer joined its group for the first time. */
+  async start(): Promise<void> {
+    const { consumer, settings } = this;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = Object.entries(payload.memberAssignment)
+        .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
+        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+      // A consumer restarted after a crash has a new group state, which forgot the pause.
+      if (this.paused) this.consumer.pause(this.topicList());
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      settings.logger.error(
+        { err: payload.error, groupId: settings.groupId, restart: payload.restart },
+        payload.restart ? "Kafka consumer crashed, restarting" : "Kafka consumer crashed and stopped",
+      );
+      if (!payload.restart) this.assigned = [];
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: settings.topics, fromBeginning: settings.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  pause(): void {
+    if (this.stopping) return;
+    this.paused = true;
+    this.consumer.pause(this.topicList());
+  }
+
+  resume(): void {
+    if (this.stopping) return;
+    this.paused = false;
+    this.consumer.resume(this.topicList());
+  }
+
+  stop(): Promise<void> {
+    // kafkajs' disconnect stops fetching, waits for the batch in flight (which commits what it
+    // processed) and leaves the group before closing connections.
+    this.stopping ??= this.consumer
+      .disconnect()
+      .catch((error: unknown) => {
+        this.settings.logger.warn(
+          { err: error, groupId: this.groupId },
+          "Kafka consumer did not stop cleanly",
+        );
+      })
+      .finally(() => {
+        this.assigned = [];
+        this.settings.onStopped();
+      });
+    return this.stopping;
+  }
+
+  assignment(): Array<{ topic: string; partition: number }> {
+    return this.assigned.map((entry) => ({ ...entry }));
+  }
+
+  private topicList(): Array<{ topic: string }> {
+    return this.settings.topics.map((topic) => ({ topic }));
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const messages = batch.messages;
+    for (let start = 0; start < messages.length; start += this.maxBatchSize) {
+      // Records not handled here were not resolved: the next fetch starts again from them.
+      if (!payload.isRunning() || payload.isStale() || this.paused) return;
+      const chunk = messages.slice(start, start + this.maxBatchSize);
+      const first = chunk[0];
+      const last = chunk.at(-1);
+      if (first === undefined || last === undefined) return;
+      try {
+        await this.settings.eachBatch({
+          topic,
+          partition,
+          messages: chunk.map((message) => toConsumedMessage(topic, partition, message)),
+        });
+      } catch (error) {
+        await this.redeliverLater(payload, first.offset, error);
+        return;
+      }
+      this.failures.delete(`${topic}|${partition}`);
+      // After the batch's last record, skip what kafkajs filtered out (transaction markers) too.
+      const isBatchEnd = start + this.maxBatchSize >= messages.length;
+      payload.resolveOffset(last.offset);
+      const commitOffset = nextOffset(isBatchEnd ? batch.lastOffset() : last.offset);
+      // Not `consumer.commitOffsets`: it silently skips once stop() began, and stop() must commit.
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: commitOffset }] }],
+      });
+      await payload.heartbeat();
+    }
+  }
+
+  private async redeliverLater(payload: EachBatchPayload, fromOffset: string, error: unknown): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const key = `${topic}|${partition}`;
+    const attempt = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, attempt);
+    const delayMs = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * 2 ** (attempt - 1));
+    this.settings.logger.warn(
+      { err: error, groupId: this.groupId, topic, partition, offset: fromOffset, attempt, delayMs },
+      "Batch handler failed; the batch will be delivered again",
+    );
+    this.consumer.seek({ topic, partition, offset: fromOffset });
+    // Sleep in short steps: heartbeats keep the partition assigned, and stop() need not wait it out.
+    const deadline = Date.now() + delayMs;
+    while (payload.isRunning()) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await sleep(Math.min(left, 500));
+      await payload.heartbeat();
+    }
+  }
+}
