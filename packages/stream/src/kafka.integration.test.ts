@@ -3,7 +3,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
 import { transportContract } from "./contract.ts";
 import { createKafkaTransport, type KafkaTransportOptions } from "./kafka.ts";
-import type { Batch, ConsumedMessage, Transport } from "./transport.ts";
+import type { Batch, ConsumedMessage, Subscription, Transport } from "./transport.ts";
 
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
 
@@ -100,7 +100,7 @@ describe("Kafka transport specifics", () => {
     expect(await t.readAll(name)).toEqual([]);
   }, 30_000);
 
-  it("readAll stops at the end offsets seen when it started and leaves no offsets behind", async () => {
+  it("readAll reads every partition in offset order and can be repeated", async () => {
     const t = transport();
     const name = unique("read");
     await t.createTopics([{ name, partitions: 2, replicationFactor: 1 }]);
@@ -177,6 +177,68 @@ describe("Kafka transport specifics", () => {
     );
     await sub.stop();
   }, 60_000);
+
+  it("stop() during redelivery backoff resolves without committing the failing batch", async () => {
+    const t = createKafkaTransport(
+      kafkaOptions({ redelivery: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }),
+    );
+    open.push(t);
+    const name = unique("stop-backoff");
+    await t.createTopics([{ name, partitions: 1, replicationFactor: 1 }]);
+    await t.send(name, numbered(3));
+    const groupId = unique("g");
+    let attempts = 0;
+    const sub = await t.subscribe({
+      groupId,
+      topics: [name],
+      eachBatch: async () => {
+        attempts += 1;
+        throw new Error("always failing");
+      },
+    });
+    await eventually(() => expect(attempts).toBe(1));
+    // The backoff is a minute long: stop() must not wait it out (the test timeout is shorter).
+    await sub.stop();
+    expect(attempts).toBe(1);
+    expect(await t.committedOffsets(groupId, name)).toEqual([{ partition: 0, offset: "-1" }]);
+  }, 30_000);
+
+  it("pausing inside eachBatch holds back the rest of a fetched batch until resume", async () => {
+    const t = transport();
+    const name = unique("pause-mid-batch");
+    await t.createTopics([{ name, partitions: 1, replicationFactor: 1 }]);
+    await t.send(name, numbered(10));
+    const groupId = unique("g");
+    const seen: ConsumedMessage[] = [];
+    let paused = false;
+    // Assigned before the first fetch can complete: run() resolves right after joining the group.
+    let subscription: Subscription | undefined;
+    const sub = await t.subscribe({
+      groupId,
+      topics: [name],
+      maxBatchSize: 3,
+      eachBatch: async (batch) => {
+        seen.push(...batch.messages);
+        if (!paused && subscription) {
+          paused = true;
+          subscription.pause();
+        }
+      },
+    });
+    subscription = sub;
+    await eventually(async () =>
+      expect(await t.committedOffsets(groupId, name)).toEqual([{ partition: 0, offset: "3" }]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(text(seen)).toEqual(["0", "1", "2"]);
+    sub.resume();
+    await eventually(() => expect(seen).toHaveLength(10));
+    expect(text(seen)).toEqual(numbered(10).map((m) => m.value));
+    await eventually(async () =>
+      expect(await t.committedOffsets(groupId, name)).toEqual([{ partition: 0, offset: "10" }]),
+    );
+    await sub.stop();
+  }, 30_000);
 
   it("forwards kafkajs logs of warn level and above to the given logger", async () => {
     const seen: Array<{ level: string; msg: string | undefined }> = [];
