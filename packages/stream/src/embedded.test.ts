@@ -9,10 +9,13 @@ import {
 } from "./embedded.ts";
 import type { Batch } from "./transport.ts";
 
+const warnings: object[] = [];
+const logger = { warn: (obj: object) => void warnings.push(obj) };
 const contractBroker = new EmbeddedBroker();
 transportContract(
   "embedded",
-  async () => createEmbeddedTransport({ broker: contractBroker, retryBackoff: { initialMs: 5, maxMs: 20 } }),
+  async () =>
+    createEmbeddedTransport({ broker: contractBroker, retryBackoff: { initialMs: 5, maxMs: 20 }, logger }),
   { timeoutMs: 3_000, quietMs: 100 },
 );
 
@@ -110,7 +113,7 @@ describe("EmbeddedTransport", () => {
 
   it("redelivers a stopped member's uncommitted records to the member that takes its partitions", async () => {
     const broker = new EmbeddedBroker();
-    const t = createEmbeddedTransport({ broker, retryBackoff: fast });
+    const t = createEmbeddedTransport({ broker, retryBackoff: fast, logger });
     await t.createTopics([{ name: "t", partitions: 2 }]);
     await t.send(
       "t",
@@ -126,6 +129,9 @@ describe("EmbeddedTransport", () => {
       },
     });
     await until(() => failedAttempts >= 2, "failed attempts");
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ groupId: "g", topic: "t", offset: "0", attempt: 1, delayMs: 2 }),
+    );
     const received: string[] = [];
     const healthy = await t.subscribe({
       groupId: "g",
@@ -145,7 +151,7 @@ describe("EmbeddedTransport", () => {
   });
 
   it("never has two batches of one partition in flight, even while partitions move between members", async () => {
-    const t = createEmbeddedTransport({ broker: new EmbeddedBroker(), retryBackoff: fast });
+    const t = createEmbeddedTransport({ broker: new EmbeddedBroker(), retryBackoff: fast, logger });
     await t.createTopics([{ name: "t", partitions: 3 }]);
     const inFlight = new Map<number, number>();
     let maxInFlight = 0;
@@ -199,6 +205,7 @@ describe("EmbeddedTransport", () => {
     const t = createEmbeddedTransport({
       broker: new EmbeddedBroker(),
       retryBackoff: { initialMs: 60_000, maxMs: 60_000 },
+      logger,
     });
     await t.createTopics([{ name: "t", partitions: 1 }]);
     await t.send("t", [{ key: "k", value: "v" }]);

@@ -47,6 +47,19 @@ export interface RetryBackoff {
 const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 100, maxMs: 5_000 };
 
+/** The subset of a pino logger the transport writes to (same shape as the Kafka transport's). */
+export interface EmbeddedTransportLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+/** Used without a logger: warnings as JSON lines on stderr, like the services' pino. */
+const stderrLogger: EmbeddedTransportLogger = {
+  warn: (obj, msg) => {
+    const entry = { level: "warn", time: new Date().toISOString(), msg, ...obj };
+    process.stderr.write(`${JSON.stringify(entry, (k, v) => (k === "err" ? String(v) : v))}\n`);
+  },
+};
+
 const tpKey = (topic: string, partition: number): string => `${partition}:${topic}`;
 
 /** Delay before the `attempt`-th redelivery (1-based) of a failed batch: doubling, capped. */
@@ -172,8 +185,16 @@ class Member implements Subscription {
   #stopping: Promise<void> | undefined;
   #wakeup: NodeJS.Immediate | undefined;
 
-  constructor(broker: EmbeddedBroker, options: SubscribeOptions, backoff: RetryBackoff) {
+  readonly #logger: EmbeddedTransportLogger;
+
+  constructor(
+    broker: EmbeddedBroker,
+    options: SubscribeOptions,
+    backoff: RetryBackoff,
+    logger: EmbeddedTransportLogger,
+  ) {
     this.#broker = broker;
+    this.#logger = logger;
     this.#options = options;
     this.#backoff = backoff;
     this.groupId = options.groupId;
@@ -266,18 +287,27 @@ class Member implements Subscription {
       group.committed.set(key, next);
       cursor.position = next;
       cursor.failures = 0;
-    } catch {
-      // The error belongs to the caller's eachBatch (it logs and dead-letters); here it only means
-      // "not processed": keep the position at the batch start and redeliver after a backoff.
+    } catch (error) {
+      // "Not processed": keep the position at the batch start and redeliver after a backoff.
       cursor.failures += 1;
+      const delayMs = retryDelayMs(cursor.failures, this.#backoff);
+      this.#logger.warn(
+        {
+          err: error,
+          groupId: this.groupId,
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: batch.messages[0]!.offset,
+          attempt: cursor.failures,
+          delayMs,
+        },
+        "Batch handler failed; the batch will be delivered again",
+      );
       if (!this.#stopping && this.#cursors.get(key) === cursor) {
-        cursor.retryTimer = setTimeout(
-          () => {
-            cursor.retryTimer = undefined;
-            this.wake();
-          },
-          retryDelayMs(cursor.failures, this.#backoff),
-        );
+        cursor.retryTimer = setTimeout(() => {
+          cursor.retryTimer = undefined;
+          this.wake();
+        }, delayMs);
       }
     } finally {
       group.busy.delete(key);
@@ -313,6 +343,8 @@ export interface EmbeddedTransportOptions {
   /** Delay before redelivering a batch whose `eachBatch` threw (doubling per failure, capped). */
   retryBackoff?: Partial<RetryBackoff>;
   partitioner?: Partitioner;
+  /** Where failed batches are reported (default: JSON lines on stderr). */
+  logger?: EmbeddedTransportLogger;
 }
 
 function toBuffer(field: string, value: unknown): Buffer | null {
@@ -339,6 +371,7 @@ export class EmbeddedTransport implements Transport {
   readonly #broker: EmbeddedBroker;
   readonly #backoff: RetryBackoff;
   readonly #partitioner: Partitioner;
+  readonly #logger: EmbeddedTransportLogger;
   readonly #subscriptions = new Set<Member>();
   #closed = false;
 
@@ -346,6 +379,7 @@ export class EmbeddedTransport implements Transport {
     this.#broker = options.broker ?? defaultEmbeddedBroker();
     this.#backoff = { ...DEFAULT_RETRY_BACKOFF, ...options.retryBackoff };
     this.#partitioner = options.partitioner ?? createDefaultPartitioner();
+    this.#logger = options.logger ?? stderrLogger;
   }
 
   #assertOpen(): void {
@@ -403,7 +437,7 @@ export class EmbeddedTransport implements Transport {
     if (!options.groupId) throw new Error("subscribe: groupId must not be empty");
     if (options.topics.length === 0) throw new Error("subscribe: topics must not be empty");
     for (const topic of options.topics) this.#broker.topic(topic);
-    const member = new Member(this.#broker, options, this.#backoff);
+    const member = new Member(this.#broker, options, this.#backoff, this.#logger);
     this.#subscriptions.add(member);
     this.#broker.join(member);
     // With `fromBeginning: false`, records sent once subscribe() has resolved must be delivered.
