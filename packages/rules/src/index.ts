@@ -1,1 +1,18 @@
-export {};
+export { type Cidr, canonicalIp, parseCidr } from "./cidr.ts";
+export {
+  createIdsAlertRule,
+  IDS_ALERT_RULE_ID,
+  IDS_ALERT_RULE_VERSION,
+  type IdsAlertRuleOptions,
+} from "./ids-alert-rule.ts";
+export {
+  AssetTable,
+  loadPriorityList,
+  PriorityAsset,
+  PriorityListError,
+  PriorityListFile,
+  PrioritySelector,
+  parsePriorityList,
+  type ResolveOptions,
+} from "./priority-list.ts";
+export { atLeast, findingId, type Rule, type RuleContext, raiseSeverity } from "./rules.ts";

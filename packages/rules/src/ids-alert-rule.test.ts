@@ -1,0 +1,165 @@
+import { FindingV1, topics } from "@vigil/schema";
+import { describe, expect, it } from "vitest";
+import { createIdsAlertRule } from "./ids-alert-rule.ts";
+import { parsePriorityList } from "./priority-list.ts";
+import { findingId, raiseSeverity } from "./rules.ts";
+import { buildIdsAlert } from "./testing.ts";
+
+const assets = parsePriorityList(
+  `
+version: 1
+defaultTier: medium
+assets:
+  - id: dc01
+    hostname: dc01.corp.example
+    ips: [10.20.1.10]
+    tier: critical
+    reason: domain controller
+  - id: fs01
+    hostname: fs01.corp.example
+    ips: [10.20.2.15]
+    tier: high
+    reason: file server
+  - id: v6web
+    ips: ["2001:db8::80"]
+    tier: high
+selectors:
+  - name: workstations
+    cidrs: [10.20.40.0/22]
+    tier: low
+    reason: workstation range
+`,
+  "rules-test.yaml",
+);
+const context = { assets, eventTopic: topics.idsAlerts.name };
+
+describe("ids.alert rule", () => {
+  const rule = createIdsAlertRule();
+
+  it("turns an alert on a critical asset into an explained, raised finding", () => {
+    const alert = buildIdsAlert();
+    const [finding, ...rest] = rule.evaluate(alert, context);
+    expect(rest).toEqual([]);
+    expect(FindingV1.parse(finding)).toEqual(finding);
+    expect(finding).toMatchObject({
+      id: findingId("ids.alert", 1, [alert.id]),
+      time: alert.time,
+      rule: { id: "ids.alert", name: "IDS alert", version: 1 },
+      severity: "critical",
+      title:
+        "IDS alert on dc01.corp.example: ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
+      asset: { id: "dc01", known: true, priority: "critical" },
+      group_key: "sig:2034647",
+      events: [
+        {
+          topic: "vigil.ids.alerts",
+          id: alert.id,
+          time: alert.time,
+          summary:
+            "203.0.113.45:51234 -> 10.20.1.10:443 ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
+        },
+      ],
+      cves: ["CVE-2021-44228"],
+      attack: ["T1190", "TA0001"],
+      references: ["https://nvd.nist.gov/vuln/detail/CVE-2021-44228"],
+    });
+    expect(finding!.id).toMatch(/^fnd-[0-9a-f]{32}$/);
+    expect(finding!.description).toContain("suricata signature 1:2034647:3");
+    expect(finding!.description).toContain(
+      "flow 203.0.113.45:51234 -> 10.20.1.10:443 TCP/http, inbound, allowed",
+    );
+    expect(finding!.explanation.conditions).toEqual([
+      "alert severity high >= minimum low",
+      "asset dc01 (10.20.1.10) tier critical from priority list entry dc01: domain controller",
+      "severity raised high -> critical because the asset tier is critical",
+    ]);
+  });
+
+  it("is deterministic: the same alert gives the same finding, another alert another id", () => {
+    const alert = buildIdsAlert();
+    expect(rule.evaluate(alert, context)).toEqual(rule.evaluate(structuredClone(alert), context));
+    const later = buildIdsAlert({ time: "2026-03-10T09:20:00.000Z" });
+    expect(rule.evaluate(later, context)[0]!.id).not.toBe(rule.evaluate(alert, context)[0]!.id);
+  });
+
+  it("keeps the alert's severity on non-critical assets and caps at critical", () => {
+    const onFileServer = buildIdsAlert({ asset_ip: "10.20.2.15", dst: { ip: "10.20.2.15", port: 445 } });
+    expect(rule.evaluate(onFileServer, context)[0]).toMatchObject({
+      severity: "high",
+      asset: { id: "fs01" },
+    });
+    expect(rule.evaluate(buildIdsAlert({ severity: "critical" }), context)[0]!.severity).toBe("critical");
+    expect(raiseSeverity("informational")).toBe("low");
+    expect(raiseSeverity("critical")).toBe("critical");
+  });
+
+  it("drops alerts below the minimum severity", () => {
+    expect(rule.evaluate(buildIdsAlert({ severity: "informational" }), context)).toEqual([]);
+    const strict = createIdsAlertRule({ minSeverity: "high" });
+    expect(strict.evaluate(buildIdsAlert({ severity: "medium" }), context)).toEqual([]);
+    expect(strict.evaluate(buildIdsAlert({ severity: "high" }), context)).toHaveLength(1);
+  });
+
+  it("names an unknown asset by its address and says why it got its tier", () => {
+    const alert = buildIdsAlert({
+      asset_ip: "10.20.41.23",
+      dst: { ip: "10.20.41.23" },
+      src: { ip: "10.20.41.23" },
+    });
+    const [finding] = rule.evaluate(alert, context);
+    expect(finding).toMatchObject({
+      title: expect.stringMatching(/^IDS alert on 10\.20\.41\.23: /),
+      severity: "high",
+      asset: { id: "10.20.41.23", known: false, priority: "low" },
+    });
+    expect(finding!.explanation.conditions[1]).toBe(
+      'asset 10.20.41.23 (10.20.41.23) tier low from priority list selector "workstations" (10.20.40.0/22): workstation range',
+    );
+    const [outside] = rule.evaluate(buildIdsAlert({ asset_ip: "192.0.2.99" }), context);
+    expect(outside!.asset).toMatchObject({ id: "192.0.2.99", priority: "medium", known: false });
+  });
+
+  it("handles an IPv6 asset and endpoints", () => {
+    const alert = buildIdsAlert({
+      asset_ip: "2001:DB8:0::80",
+      src: { ip: "2001:db8:ffff::1", port: 40000 },
+      dst: { ip: "2001:db8::80", port: 80 },
+    });
+    const [finding] = rule.evaluate(alert, context);
+    expect(finding).toMatchObject({
+      asset: { id: "v6web", ip: "2001:db8::80", priority: "high" },
+      severity: "high",
+    });
+    expect(finding!.events[0]!.summary).toMatch(/^\[2001:db8:ffff::1\]:40000 -> \[2001:db8::80\]:80 /);
+    expect(FindingV1.safeParse(finding).success).toBe(true);
+  });
+
+  it("tolerates empty metadata, odd ATT&CK values and duplicates", () => {
+    const bare = buildIdsAlert({
+      metadata: {},
+      cves: [],
+      references: [],
+      signature: { id: 0, message: "" },
+      sensor: undefined,
+      app_protocol: undefined,
+      action: undefined,
+    });
+    const [finding] = rule.evaluate(bare, context);
+    expect(finding).toMatchObject({ attack: [], cves: [], references: [], group_key: "sig:0" });
+    expect(FindingV1.safeParse(finding).success).toBe(true);
+
+    const odd = buildIdsAlert({
+      metadata: {
+        mitre_technique_id: ["t1059.001", "T1059.001", "<script>", ""],
+        mitre_tactic_id: ["TA0002", "execution"],
+      },
+      cves: ["CVE-2021-44228", "CVE-2021-44228"],
+      references: ["a", "a"],
+    });
+    expect(rule.evaluate(odd, context)[0]).toMatchObject({
+      attack: ["T1059.001", "TA0002"],
+      cves: ["CVE-2021-44228"],
+      references: ["a"],
+    });
+  });
+});
