@@ -16,7 +16,13 @@ const cli = defineCli({
       description: "Records per batch, a positive integer",
       schema: z.coerce.number().int().positive().default(100),
     },
-    dryRun: { flag: "dry-run", env: "TEST_DRY_RUN", type: "boolean", description: "Publish nothing", schema: z.boolean().default(false) },
+    dryRun: {
+      flag: "dry-run",
+      env: "TEST_DRY_RUN",
+      type: "boolean",
+      description: "Publish nothing",
+      schema: z.boolean().default(false),
+    },
   },
 });
 
@@ -65,9 +71,22 @@ describe("defineCli", () => {
 
   it("answers --help with every flag and variable, and --version", () => {
     let printed = "";
-    const io = { out: (text: string) => void (printed += text), exit: neverExit };
+    const io = {
+      out: (text: string) => {
+        printed += text;
+      },
+      exit: neverExit,
+    };
     expect(() => cli.parse(["--help"], {}, io)).toThrow("exit 0");
-    for (const text of ["--batch-size", "TEST_BATCH_SIZE", "--brokers", "KAFKA_BROKERS", "--dry-run", "--version", "default 100"]) {
+    for (const text of [
+      "--batch-size",
+      "TEST_BATCH_SIZE",
+      "--brokers",
+      "KAFKA_BROKERS",
+      "--dry-run",
+      "--version",
+      "default 100",
+    ]) {
       expect(printed).toContain(text);
     }
     printed = "";

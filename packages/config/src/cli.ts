@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import type { z } from "zod";
 
 /**
  * One option of an app: a flag, the environment variable that may set it, and the zod schema
@@ -59,9 +59,10 @@ export function defineCli<O extends Record<string, OptionSpec>>(definition: CliD
     ): { values: ParsedCli<O>; positionals: string[] } {
       // `pnpm run x -- --flag` forwards the `--` separator itself; tolerate it as the first argument.
       const args = argv[0] === "--" ? argv.slice(1) : [...argv];
-      const parseOptions: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
-        ...builtins,
-      };
+      const parseOptions: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> =
+        {
+          ...builtins,
+        };
       for (const spec of Object.values(definition.options)) {
         parseOptions[spec.flag] = {
           type: spec.type,
@@ -73,7 +74,9 @@ export function defineCli<O extends Record<string, OptionSpec>>(definition: CliD
       try {
         parsed = parseArgs({ args, options: parseOptions, allowPositionals: true, strict: true });
       } catch (error) {
-        throw new ConfigError(`${(error as Error).message}\nRun '${definition.name} --help' for the options.`);
+        throw new ConfigError(
+          `${(error as Error).message}\nRun '${definition.name} --help' for the options.`,
+        );
       }
       if (parsed.values.help) {
         io.out(helpText(definition));
@@ -101,7 +104,9 @@ export function defineCli<O extends Record<string, OptionSpec>>(definition: CliD
           const names = [`--${spec.flag}`, ...(spec.env ? [spec.env] : [])].join(" / ");
           const expected = result.error.issues.map((issue) => issue.message).join("; ");
           const got = raw === undefined ? "nothing" : JSON.stringify(raw);
-          problems.push(`${names}: expected ${spec.description.replace(/\.$/, "")} (${expected}); got ${got} from ${raw === undefined ? "defaults" : origin}`);
+          problems.push(
+            `${names}: expected ${spec.description.replace(/\.$/, "")} (${expected}); got ${got} from ${raw === undefined ? "defaults" : origin}`,
+          );
         }
       }
       if (problems.length > 0) {
@@ -123,7 +128,11 @@ function helpText(definition: CliDefinition<Record<string, OptionSpec>>): string
   for (const spec of Object.values(definition.options)) {
     const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${spec.flag}${spec.type === "string" ? " <value>" : ""}`;
     const defaultValue = spec.defaultText ?? describeDefault(spec.schema);
-    const details = [spec.description, spec.env ? `env ${spec.env}` : "", defaultValue ? `default ${defaultValue}` : ""]
+    const details = [
+      spec.description,
+      spec.env ? `env ${spec.env}` : "",
+      defaultValue ? `default ${defaultValue}` : "",
+    ]
       .filter(Boolean)
       .join(". ");
     rows.push([flag, details]);

@@ -11,7 +11,12 @@ export const brokersOption = {
   description: "Kafka bootstrap servers, comma-separated host:port",
   schema: z
     .string()
-    .transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(hostPort, "each broker as host:port")).min(1, "at least one host:port"))
     .optional(),
 } satisfies OptionSpec;
@@ -21,7 +26,10 @@ export const topicPrefixOption = {
   env: "VIGIL_TOPIC_PREFIX",
   type: "string",
   description: "Prefix for every topic name (namespacing a deployment)",
-  schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-' only").default(""),
+  schema: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-' only")
+    .default(""),
 } satisfies OptionSpec;
 
 export const commonOptions = {

@@ -1,2 +1,2 @@
-export { ConfigError, defineCli, type CliDefinition, type OptionSpec, type ParsedCli } from "./cli.ts";
+export { type CliDefinition, ConfigError, defineCli, type OptionSpec, type ParsedCli } from "./cli.ts";
 export { brokersOption, commonOptions, topicPrefixOption } from "./common-options.ts";

@@ -17,12 +17,18 @@ export class PipelineMetrics {
   private readonly totals: PipelineCounts = { in: 0, out: 0, deadLettered: 0, retries: 0 };
   private readonly lagByPartition = new Map<string, number>();
   private readonly meter = metrics.getMeter("vigil");
-  private readonly inCounter = this.meter.createCounter("vigil.records.in", { description: "Records consumed or read" });
-  private readonly outCounter = this.meter.createCounter("vigil.records.out", { description: "Records produced" });
+  private readonly inCounter = this.meter.createCounter("vigil.records.in", {
+    description: "Records consumed or read",
+  });
+  private readonly outCounter = this.meter.createCounter("vigil.records.out", {
+    description: "Records produced",
+  });
   private readonly dlqCounter = this.meter.createCounter("vigil.records.dead_lettered", {
     description: "Records routed to the dead-letter topic",
   });
-  private readonly retryCounter = this.meter.createCounter("vigil.retries", { description: "Retried operations" });
+  private readonly retryCounter = this.meter.createCounter("vigil.retries", {
+    description: "Retried operations",
+  });
 
   constructor(stage: string) {
     this.stage = stage;

@@ -1,12 +1,12 @@
 import {
-  context,
   type Context,
+  context,
   propagation,
   type Span,
   SpanKind,
   SpanStatusCode,
-  trace,
   type Tracer,
+  trace,
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -30,7 +30,10 @@ export function tracer(name = "vigil"): Tracer {
 }
 
 /** Writes the active (or given) context's `traceparent`/`tracestate` into Kafka-style string headers. */
-export function injectTraceHeaders(headers: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceHeaders(
+  headers: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, headers, {
     set: (carrier, key, value) => {
       carrier[key] = value;
@@ -58,7 +61,10 @@ export async function withSpan<T>(
 ): Promise<T> {
   const span = tracer().startSpan(
     name,
-    { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) },
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
     options.parent ?? context.active(),
   );
   const ctx = trace.setSpan(options.parent ?? context.active(), span);

@@ -45,4 +45,6 @@ const seconds = (performance.now() - started) / 1000;
 await running.stop();
 await transport.close();
 const rate = Math.round(RECORDS / seconds);
-console.log(`processor (embedded): ${RECORDS} records in ${seconds.toFixed(2)} s = ${rate} records/s on Node ${process.version}`);
+console.log(
+  `processor (embedded): ${RECORDS} records in ${seconds.toFixed(2)} s = ${rate} records/s on Node ${process.version}`,
+);

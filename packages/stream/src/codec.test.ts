@@ -1,4 +1,4 @@
-import { context, trace, TraceFlags } from "@opentelemetry/api";
+import { context, TraceFlags, trace } from "@opentelemetry/api";
 import { installTracing } from "@vigil/observability";
 import { ceHeader, dlqHeader, topics } from "@vigil/schema";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,12 @@ describe("decodeValue", () => {
     ["empty value", Buffer.alloc(0), "empty", /no value/],
     ["malformed JSON", Buffer.from('{"schema": "vigil.ids'), "json", /not valid JSON/],
     ["a non-object", Buffer.from("[1,2,3]"), "schema", /\(root\)/],
-    ["wrong types", Buffer.from(JSON.stringify({ ...incidentLike, id: 5 })), "schema", /schema: Invalid input/],
+    [
+      "wrong types",
+      Buffer.from(JSON.stringify({ ...incidentLike, id: 5 })),
+      "schema",
+      /schema: Invalid input/,
+    ],
   ];
   for (const [name, value, kind, pattern] of cases) {
     it(`rejects ${name} with kind ${kind}`, () => {
@@ -40,17 +45,25 @@ describe("decodeValue", () => {
 
 describe("encodeValue", () => {
   it("refuses to publish a record that breaks the topic schema", () => {
-    expect(() => encodeValue(topics.findings, { schema: "vigil.finding/v1" } as never, { key: "k", source: "test" })).toThrow(
-      /refusing to publish an invalid vigil.findings record/,
-    );
+    expect(() =>
+      encodeValue(topics.findings, { schema: "vigil.finding/v1" } as never, { key: "k", source: "test" }),
+    ).toThrow(/refusing to publish an invalid vigil.findings record/);
   });
 
   it("adds CloudEvents headers and the active trace context", () => {
     installTracing();
-    const spanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED };
+    const spanContext = {
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: TraceFlags.SAMPLED,
+    };
     const ctx = trace.setSpanContext(context.active(), spanContext);
     const message = context.with(ctx, () =>
-      output(dlq, { anything: true }, { key: "k", source: "vigil/test", id: "evt-1", time: "2026-01-01T00:00:00Z", prefix: "p." }),
+      output(
+        dlq,
+        { anything: true },
+        { key: "k", source: "vigil/test", id: "evt-1", time: "2026-01-01T00:00:00Z", prefix: "p." },
+      ),
     );
     expect(message.topic).toBe("p.vigil.dlq");
     expect(message.message.headers).toMatchObject({

@@ -25,8 +25,12 @@ export function describeZodError(error: z.ZodError, limit = 5): string {
 }
 
 /** Parses and validates a consumed record's JSON value against the topic's schema. */
-export function decodeValue<S extends z.ZodType>(schema: S, message: Pick<ConsumedMessage, "value">): z.output<S> {
-  if (message.value === null || message.value.length === 0) throw new DecodeError("empty", "record has no value");
+export function decodeValue<S extends z.ZodType>(
+  schema: S,
+  message: Pick<ConsumedMessage, "value">,
+): z.output<S> {
+  if (message.value === null || message.value.length === 0)
+    throw new DecodeError("empty", "record has no value");
   let json: unknown;
   try {
     json = JSON.parse(message.value.toString("utf8"));
@@ -34,7 +38,8 @@ export function decodeValue<S extends z.ZodType>(schema: S, message: Pick<Consum
     throw new DecodeError("json", `value is not valid JSON: ${(error as Error).message}`);
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new DecodeError("schema", `value does not match the schema: ${describeZodError(result.error)}`);
+  if (!result.success)
+    throw new DecodeError("schema", `value does not match the schema: ${describeZodError(result.error)}`);
   return result.data;
 }
 
@@ -53,7 +58,11 @@ export interface EncodeOptions {
  * Validates a value against the topic's schema on the way out (a bug upstream must not publish
  * a malformed record), serialises it to JSON and adds CloudEvents and trace-context headers.
  */
-export function encodeValue<S extends z.ZodType>(spec: TopicSpec<S>, value: z.input<S>, options: EncodeOptions): OutgoingMessage {
+export function encodeValue<S extends z.ZodType>(
+  spec: TopicSpec<S>,
+  value: z.input<S>,
+  options: EncodeOptions,
+): OutgoingMessage {
   const result = spec.value.safeParse(value);
   if (!result.success) {
     throw new Error(`refusing to publish an invalid ${spec.name} record: ${describeZodError(result.error)}`);

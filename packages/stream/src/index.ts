@@ -1,7 +1,22 @@
-export { DecodeError, decodeValue, describeZodError, type EncodeOptions, encodeValue, type Output, output } from "./codec.ts";
+export {
+  DecodeError,
+  decodeValue,
+  describeZodError,
+  type EncodeOptions,
+  encodeValue,
+  type Output,
+  output,
+} from "./codec.ts";
 export { type DeadLetter, deadLetterMessage, deadLetterTopic } from "./dead-letter.ts";
-export { createEmbeddedTransport, EmbeddedTransport } from "./embedded.ts";
+export {
+  createEmbeddedTransport,
+  defaultEmbeddedBroker,
+  EmbeddedBroker,
+  EmbeddedTransport,
+  type EmbeddedTransportOptions,
+} from "./embedded.ts";
 export { createKafkaTransport, type KafkaTransportOptions } from "./kafka.ts";
+export { partitionForKey } from "./partitioner.ts";
 export { type ProcessorOptions, type RunningProcessor, runProcessor } from "./processor.ts";
 export { backoffDelay, defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";
 export { onShutdown } from "./shutdown.ts";

@@ -1,5 +1,9 @@
 import { trace } from "@opentelemetry/api";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { installTracing, PipelineMetrics, silentLogger, withSpan } from "@vigil/observability";
 import { dlqHeader, topics } from "@vigil/schema";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +31,13 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, t
 function echo(prefix: string) {
   return (value: z.output<typeof Input>) => {
     if (value.fail) throw new Error(`cannot handle ${value.n}`);
-    return [output(topics.dlq, { echoed: value.n }, { key: String(value.n), source: "test", id: `e-${value.n}`, prefix: `${prefix}out.` })];
+    return [
+      output(
+        topics.dlq,
+        { echoed: value.n },
+        { key: String(value.n), source: "test", id: `e-${value.n}`, prefix: `${prefix}out.` },
+      ),
+    ];
   };
 }
 
@@ -38,7 +48,10 @@ describe("runProcessor", () => {
   const inputTopic = "t.input";
 
   async function setup(wrap: (t: Transport) => Transport = (t) => t) {
-    const base = createEmbeddedTransport({ broker: new EmbeddedBroker(), retryBackoff: { initialMs: 5, maxMs: 20 } });
+    const base = createEmbeddedTransport({
+      broker: new EmbeddedBroker(),
+      retryBackoff: { initialMs: 5, maxMs: 20 },
+    });
     await base.createTopics([{ name: inputTopic, partitions: 3 }]);
     await ensureRegistryTopics(base, prefix);
     await ensureRegistryTopics(base, `${prefix}out.`);
@@ -55,7 +68,10 @@ describe("runProcessor", () => {
   const send = (values: Array<string | object>) =>
     transport.send(
       inputTopic,
-      values.map((value, i) => ({ key: `k${i}`, value: typeof value === "string" ? value : JSON.stringify(value) })),
+      values.map((value, i) => ({
+        key: `k${i}`,
+        value: typeof value === "string" ? value : JSON.stringify(value),
+      })),
     );
 
   it("transforms valid records and dead-letters bad ones with reason, source and original bytes, and goes on", async () => {
@@ -85,7 +101,9 @@ describe("runProcessor", () => {
     const byValue = new Map(dead.map((r) => [String(r.value), r.headers]));
     expect(byValue.get("{not json")?.[dlqHeader.kind]).toBe("json");
     expect(byValue.get('"a string"')?.[dlqHeader.kind]).toBe("schema");
-    expect(byValue.get(JSON.stringify({ n: "wrong type" }))?.[dlqHeader.reason]).toMatch(/^value does not match the schema: n:/);
+    expect(byValue.get(JSON.stringify({ n: "wrong type" }))?.[dlqHeader.reason]).toMatch(
+      /^value does not match the schema: n:/,
+    );
     const failed = byValue.get(JSON.stringify({ n: 2, fail: true }));
     expect(failed?.[dlqHeader.kind]).toBe("processing");
     expect(failed?.[dlqHeader.reason]).toContain("cannot handle 2");
@@ -149,7 +167,9 @@ describe("trace context across stages", () => {
   const exporter = new InMemorySpanExporter();
   beforeAll(() => {
     installTracing();
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
   });
 
   it("continues the producer's trace in the consumer and in what it produces", async () => {
@@ -157,7 +177,10 @@ describe("trace context across stages", () => {
     await transport.createTopics([{ name: "in", partitions: 1 }]);
     await ensureRegistryTopics(transport, "x.");
     const traceId = await withSpan("ingest", {}, async (span) => {
-      await transport.send("in", [output(topics.dlq, { n: 1 }, { key: "a", source: "test", prefix: "" })].map((o) => o.message));
+      await transport.send(
+        "in",
+        [output(topics.dlq, { n: 1 }, { key: "a", source: "test", prefix: "" })].map((o) => o.message),
+      );
       return span.spanContext().traceId;
     });
     const running = await runProcessor({

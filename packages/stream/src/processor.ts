@@ -38,7 +38,9 @@ export interface RunningProcessor {
  * batch, wait for the broker's acknowledgement, and only then let the batch be committed.
  * Idempotent outputs (deterministic ids and keys) make redelivery harmless.
  */
-export async function runProcessor<S extends z.ZodType>(options: ProcessorOptions<S>): Promise<RunningProcessor> {
+export async function runProcessor<S extends z.ZodType>(
+  options: ProcessorOptions<S>,
+): Promise<RunningProcessor> {
   const dlqTopic = deadLetterTopic(options.topicPrefix);
   const policy = options.sendRetry ?? defaultRetryPolicy;
   const { logger, metrics, transport, stage } = options;
@@ -78,8 +80,13 @@ export async function runProcessor<S extends z.ZodType>(options: ProcessorOption
           return await options.handle(value, message);
         } catch (error) {
           // A processing failure is a property of this record (a poison pill): park it, go on.
-          logger.error({ err: error, topic: message.topic, partition: message.partition, offset: message.offset }, "processing failed; dead-lettering the record");
-          return [deadLetter(message, "processing", `processing failed in ${stage}: ${(error as Error).message}`)];
+          logger.error(
+            { err: error, topic: message.topic, partition: message.partition, offset: message.offset },
+            "processing failed; dead-lettering the record",
+          );
+          return [
+            deadLetter(message, "processing", `processing failed in ${stage}: ${(error as Error).message}`),
+          ];
         }
       },
     );
@@ -87,10 +94,20 @@ export async function runProcessor<S extends z.ZodType>(options: ProcessorOption
 
   function deadLetter(message: ConsumedMessage, kind: string, reason: string): Output {
     metrics?.recordDeadLetter(message.topic, kind);
-    logger.warn({ kind, reason, topic: message.topic, partition: message.partition, offset: message.offset }, "dead-lettered");
+    logger.warn(
+      { kind, reason, topic: message.topic, partition: message.partition, offset: message.offset },
+      "dead-lettered",
+    );
     return {
       topic: dlqTopic,
-      message: deadLetterMessage({ reason, kind, stage, value: message.value, key: message.key, source: message }),
+      message: deadLetterMessage({
+        reason,
+        kind,
+        stage,
+        value: message.value,
+        key: message.key,
+        source: message,
+      }),
     };
   }
 

@@ -9,10 +9,19 @@ export interface RetryPolicy {
   factor: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 8, initialDelayMs: 100, maxDelayMs: 10_000, factor: 2 };
+export const defaultRetryPolicy: RetryPolicy = {
+  attempts: 8,
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  factor: 2,
+};
 
-/** Delay before attempt `attempt` (1 = first retry): exponential with full jitter, capped. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+/** Delay before attempt `attempt` (1 = first retry): exponential with "equal jitter" (half fixed, half random), capped. */
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
