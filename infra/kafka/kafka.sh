@@ -125,23 +125,30 @@ up() {
   echo "$servers"
 }
 
-stop_node() { # node-index
+signal_node() { # node-index: SIGTERM without waiting (the broker then does a controlled shutdown)
+  local p="$RUN/node$1/pid"
+  [ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null || true
+}
+
+await_node() { # node-index: wait for exit after signal_node, kill after 30 s
   local p="$RUN/node$1/pid" pid
   [ -f "$p" ] || return 0
   pid=$(cat "$p")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { log "node $(($1 + 1)) did not stop in 30s; killing"; kill -KILL "$pid"; }
-  fi
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then log "node $(($1 + 1)) did not stop in 30s; killing"; kill -KILL "$pid"; fi
   rm -f "$p"
 }
+
+stop_node() { signal_node "$1"; await_node "$1"; }
 
 down() {
   [ -f "$RUN/nodes" ] || { log "not running ($RUN)"; return 0; }
   local n; n=$(cat "$RUN/nodes")
-  # Brokers first (in reverse), so the last controller standing can accept their controlled shutdown.
-  for ((i = n - 1; i >= 0; i--)); do stop_node "$i"; done
+  # Every node is broker and controller: stopped one after another, the last one would have lost
+  # its controller quorum (2 of 3) and could not finish its controlled shutdown. Signalled together,
+  # the brokers shut down while all controllers are still up.
+  for ((i = 0; i < n; i++)); do signal_node "$i"; done
+  for ((i = 0; i < n; i++)); do await_node "$i"; done
   log "down"
   if [ "${1:-}" = "--purge" ]; then rm -rf "$RUN"; fi
 }

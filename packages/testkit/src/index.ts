@@ -1,1 +1,15 @@
-export {};
+export {
+  type AcquiredBroker,
+  acquireBroker,
+  type BrokerEnvironment,
+  type BrokerSource,
+  defaultBrokerEnvironment,
+  freeBrokerPort,
+  kafkaVersion,
+  noBrokerMessage,
+  parseBrokerList,
+  SKIP_INTEGRATION_VARIABLE,
+  verifyBrokers,
+} from "./broker.ts";
+export { kafkaBrokers, uniqueTopicPrefix, type WaitForOptions, waitFor } from "./helpers.ts";
+export { integrationSkipped } from "./integration-env.ts";
