@@ -2,12 +2,6 @@ import type { TestProject } from "vitest/node";
 import { type AcquiredBroker, acquireBroker, SKIP_INTEGRATION_VARIABLE } from "./broker.ts";
 import { BROKER_INFO_VARIABLE, type BrokerInfo, integrationSkipped } from "./integration-env.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    kafkaBrokers: string[];
-  }
-}
-
 /**
  * vitest globalSetup of the integration project: one broker for the whole run, shared by every
  * integration test file (each test isolates itself with its own topic prefix and group ids).

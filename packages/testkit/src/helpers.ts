@@ -2,6 +2,13 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { parseBrokerList } from "./broker.ts";
 
+// Here rather than in the global setup, so that every package importing the testkit sees the type.
+declare module "vitest" {
+  export interface ProvidedContext {
+    kafkaBrokers: string[];
+  }
+}
+
 /** The brokers of this test run: provided by the global setup, else `KAFKA_BROKERS`. */
 export function kafkaBrokers(): string[] {
   let provided: string[] | undefined;
