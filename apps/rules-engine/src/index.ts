@@ -33,7 +33,7 @@ export const cli = defineCli({
       flag: "group-id",
       env: "VIGIL_RULES_ENGINE_GROUP_ID",
       type: "string",
-      description: "Kafka consumer group id",
+      description: "Kafka consumer group id (the topic prefix is put in front of it)",
       schema: z.string().min(1).default(DEFAULT_GROUP_ID),
     },
   },
@@ -84,7 +84,8 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
   const processor = await runProcessor({
     stage: STAGE,
     transport,
-    groupId: config.groupId,
+    // The topic prefix namespaces a deployment: its consumer groups too.
+    groupId: `${config.topicPrefix}${config.groupId}`,
     input: { topic: inputTopic, schema: topics.idsAlerts.value },
     topicPrefix: config.topicPrefix,
     logger,

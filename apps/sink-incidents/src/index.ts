@@ -37,7 +37,7 @@ export const cli = defineCli({
       flag: "group-id",
       env: "VIGIL_SINK_INCIDENTS_GROUP_ID",
       type: "string",
-      description: "Kafka consumer group id",
+      description: "Kafka consumer group id (the topic prefix is put in front of it)",
       schema: z.string().min(1).default(DEFAULT_GROUP_ID),
     },
     out: {
@@ -135,7 +135,8 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
   const processor = await runProcessor({
     stage: STAGE,
     transport,
-    groupId: config.groupId,
+    // The topic prefix namespaces a deployment: its consumer groups too.
+    groupId: `${config.topicPrefix}${config.groupId}`,
     input: { topic: topicName(topics.findings, config.topicPrefix), schema: topics.findings.value },
     topicPrefix: config.topicPrefix,
     logger,

@@ -68,7 +68,7 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
     const topic = topicName(spec, prefix);
     const [ends, committed] = await Promise.all([
       admin.endOffsets(topic),
-      admin.committedOffsets(group, topic),
+      admin.committedOffsets(`${prefix}${group}`, topic),
     ]);
     return ends.every(
       ({ partition, offset }) =>

@@ -99,7 +99,7 @@ async function drained(): Promise<void> {
       ] as const) {
         const name = topicName(spec, prefix);
         const ends = await transport.endOffsets(name);
-        const committed = await transport.committedOffsets(group, name);
+        const committed = await transport.committedOffsets(`${prefix}${group}`, name);
         for (const { partition, offset } of ends) {
           const done = committed.find((c) => c.partition === partition)?.offset ?? "-1";
           if (offset !== "0" && done !== offset) return false;
@@ -273,7 +273,10 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
     await waitFor(
       async () => {
         const ends = await transport.endOffsets(topicName(topics.findings, prefix));
-        const committed = await transport.committedOffsets("sink-replay", topicName(topics.findings, prefix));
+        const committed = await transport.committedOffsets(
+          `${prefix}sink-replay`,
+          topicName(topics.findings, prefix),
+        );
         return ends.every(
           (end) =>
             end.offset === "0" || committed.find((c) => c.partition === end.partition)?.offset === end.offset,
