@@ -318,6 +318,8 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
         logProgress(false);
       }
     }
+    // The reader ends quietly on abort: the loop may not have seen the signal itself.
+    if (options.signal?.aborted) summary.aborted = true;
     if (!dryRun) {
       if (sendError) throw sendError;
       await cutBatch();
