@@ -3,7 +3,9 @@
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   console.error(
-    "Vigil needs Node.js >= 24; this is " + process.version + ".\n" +
+    "Vigil needs Node.js >= 24; this is " +
+      process.version +
+      ".\n" +
       'Install the pinned toolchain without touching the global node:\n  export PATH="$(bash scripts/toolchain.sh):$PATH"',
   );
   process.exit(1);
