@@ -99,6 +99,23 @@ describe("the pipeline as three processes on a real broker", () => {
       expect(record.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     }
 
+    // One trace from ingest to incident: a first version carries the trace of the alert that raised it.
+    const traceOf = (headers: Record<string, string>) => headers.traceparent?.split("-")[1];
+    // (The sample repeats one line on purpose: the same alert id then has two traces.)
+    const alertTraces = new Map<string, Array<string | undefined>>();
+    for (const record of await transport.readAll(topicName(topics.idsAlerts, prefix))) {
+      const id = JSON.parse(String(record.value)).id as string;
+      alertTraces.set(id, [...(alertTraces.get(id) ?? []), traceOf(record.headers)]);
+    }
+    const firstVersions = (await transport.readAll(topicName(topics.incidents, prefix)))
+      .map((r) => ({ incident: IncidentV1.parse(JSON.parse(String(r.value))), trace: traceOf(r.headers) }))
+      .filter(({ incident }) => incident.version === 1);
+    expect(firstVersions).toHaveLength(expected.length);
+    for (const { incident, trace } of firstVersions) {
+      expect(trace).toBeDefined();
+      expect(alertTraces.get(incident.evidence[0]?.id ?? "")).toContain(trace);
+    }
+
     // Clean shutdown: finish, commit, leave; exit code 0.
     rules.child.kill("SIGTERM");
     sink.child.kill("SIGTERM");

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import type { Logger, PipelineMetrics } from "@vigil/observability";
+import { inSpan, type Logger, type PipelineMetrics, SpanKind } from "@vigil/observability";
 import type { TopicSpec } from "@vigil/schema";
 import {
   deadLetterMessage,
@@ -295,7 +295,16 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
         } else {
           let encoded: Output | undefined;
           try {
-            encoded = options.encode(parsed.value, { prefix, source: ceSource });
+            // Each ingested record starts its trace here; the record carries it on in `traceparent`.
+            const value = parsed.value;
+            encoded = inSpan(
+              `${options.stage} publish`,
+              {
+                kind: SpanKind.PRODUCER,
+                attributes: { "vigil.source": `${options.source}:${line.lineNumber}` },
+              },
+              () => options.encode(value, { prefix, source: ceSource }),
+            );
           } catch (error) {
             // A parser bug must not stop the run nor publish a malformed record: park the line.
             await deadLetter(line, "schema", `normalized record refused: ${(error as Error).message}`);

@@ -7,8 +7,10 @@ export {
 } from "./logger.ts";
 export { type PipelineCounts, PipelineMetrics } from "./metrics.ts";
 export {
+  addSpanProcessor,
   extractTraceContext,
   injectTraceHeaders,
+  inSpan,
   installTracing,
   SpanKind,
   tracer,

@@ -10,19 +10,54 @@ import {
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  BasicTracerProvider,
+  ConsoleSpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 
+/** Lets exporters be attached after the provider is registered (tests, host applications). */
+class FanOutSpanProcessor implements SpanProcessor {
+  readonly processors: SpanProcessor[] = [];
+  onStart(span: Parameters<SpanProcessor["onStart"]>[0], parent: Context): void {
+    for (const processor of this.processors) processor.onStart(span, parent);
+  }
+  onEnd(span: ReadableSpan): void {
+    for (const processor of this.processors) processor.onEnd(span);
+  }
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.processors.map((processor) => processor.forceFlush()));
+  }
+  async shutdown(): Promise<void> {
+    await Promise.all(this.processors.map((processor) => processor.shutdown()));
+  }
+}
+
+const fanOut = new FanOutSpanProcessor();
 let installed = false;
 
 /**
- * Registers W3C trace-context propagation and an async context manager, once per process.
- * Without this the OpenTelemetry API is a no-op and `traceparent` would never reach Kafka headers.
- * An SDK (tracer provider, exporters) may be registered by the host application on top of it.
+ * Registers, once per process: W3C trace-context propagation, an async context manager, and a
+ * tracer provider that creates real trace and span ids. Without a provider the OpenTelemetry API
+ * is a no-op: no trace would start at ingest and no `traceparent` would reach Kafka headers.
+ * Spans are exported only where an exporter is attached (`addSpanProcessor`), or to stderr with
+ * `OTEL_TRACES_EXPORTER=console`.
  */
 export function installTracing(): void {
   if (installed) return;
   installed = true;
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [fanOut] }));
+  if (process.env.OTEL_TRACES_EXPORTER === "console")
+    addSpanProcessor(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+}
+
+/** Attaches a span processor (with its exporter) to the provider `installTracing` registered. */
+export function addSpanProcessor(processor: SpanProcessor): void {
+  fanOut.processors.push(processor);
 }
 
 export function tracer(name = "vigil"): Tracer {
@@ -80,3 +115,29 @@ export async function withSpan<T>(
 }
 
 export { SpanKind };
+
+/** `withSpan` for synchronous work (e.g. encoding a record, which stamps the span's `traceparent`). */
+export function inSpan<T>(
+  name: string,
+  options: { parent?: Context; kind?: SpanKind; attributes?: Record<string, string | number | boolean> },
+  work: (span: Span) => T,
+): T {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
+    parent,
+  );
+  try {
+    return context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}

@@ -1,10 +1,15 @@
-import { trace } from "@opentelemetry/api";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { installTracing, PipelineMetrics, silentLogger, withSpan } from "@vigil/observability";
+import {
+  addSpanProcessor,
+  installTracing,
+  PipelineMetrics,
+  silentLogger,
+  withSpan,
+} from "@vigil/observability";
 import { dlqHeader, topics } from "@vigil/schema";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -167,9 +172,7 @@ describe("trace context across stages", () => {
   const exporter = new InMemorySpanExporter();
   beforeAll(() => {
     installTracing();
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
+    addSpanProcessor(new SimpleSpanProcessor(exporter));
   });
 
   it("continues the producer's trace in the consumer and in what it produces", async () => {
