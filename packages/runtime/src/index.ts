@@ -1,0 +1,9 @@
+export {
+  type AppContext,
+  ExitError,
+  exitOnError,
+  type ProcessIo,
+  prepareApp,
+  runService,
+  type ServiceOptions,
+} from "./main.ts";

@@ -1,0 +1,148 @@
+import { ConfigError, type OptionSpec, type ParsedCli } from "@vigil/config";
+import { createLogger, installTracing, type Logger, PipelineMetrics } from "@vigil/observability";
+import { type TopicSpec, topicName } from "@vigil/schema";
+import { createKafkaTransport, onShutdown, type Transport } from "@vigil/stream";
+
+/** What every app's command line has (from `commonOptions`). */
+interface CommonValues {
+  brokers?: string[] | undefined;
+  topicPrefix: string;
+  clientId?: string | undefined;
+  logLevel: string;
+}
+
+type Cli<O extends Record<string, OptionSpec>> = {
+  definition: { name: string; options: O };
+  parse(argv?: readonly string[], env?: NodeJS.ProcessEnv): { values: ParsedCli<O>; positionals: string[] };
+};
+
+/** Ends the process with an exit code and a one-line message: 2 for configuration, 1 for runtime. */
+export class ExitError extends Error {
+  override name = "ExitError";
+  readonly code: number;
+  constructor(message: string, code: number) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface AppContext<V> {
+  values: V;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  /** Absent only when `needsKafka` said no (e.g. `--dry-run`). */
+  transport: Transport | undefined;
+}
+
+export interface ProcessIo {
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Parses the configuration (ConfigError -> exit 2), creates the logger, connects to Kafka and
+ * checks that the topics the app reads and writes exist (auto-creation is off on Vigil's
+ * clusters: a missing topic is a deployment error, exit 2, naming `pnpm topics:apply`).
+ */
+export async function prepareApp<O extends Record<string, OptionSpec>>(
+  cli: Cli<O>,
+  options: {
+    stage: string;
+    topics: (values: ParsedCli<O>) => TopicSpec[];
+    needsKafka?: (values: ParsedCli<O>) => boolean;
+    /** Checks that should fail before connecting anywhere (e.g. an unreadable input file). */
+    precheck?: (values: ParsedCli<O>) => Promise<void>;
+    io?: ProcessIo;
+  },
+): Promise<AppContext<ParsedCli<O>>> {
+  installTracing();
+  let values: ParsedCli<O>;
+  try {
+    values = cli.parse(options.io?.argv ?? process.argv.slice(2), options.io?.env ?? process.env).values;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ExitError(error.message, 2);
+    throw error;
+  }
+  const common = values as ParsedCli<O> & CommonValues;
+  const logger = createLogger(options.stage, { level: common.logLevel });
+  await options.precheck?.(values);
+  const metrics = new PipelineMetrics(options.stage);
+  if (options.needsKafka && !options.needsKafka(values))
+    return { values, logger, metrics, transport: undefined };
+  if (!common.brokers) {
+    throw new ExitError(
+      "no Kafka brokers: set --brokers or KAFKA_BROKERS (e.g. 127.0.0.1:9092); `pnpm demo` runs the pipeline without Kafka",
+      2,
+    );
+  }
+  const transport = createKafkaTransport({
+    brokers: common.brokers,
+    clientId: common.clientId ?? `vigil-${options.stage}`,
+    logger,
+  });
+  let existing: Set<string>;
+  try {
+    existing = new Set(await transport.listTopics());
+  } catch (error) {
+    await transport.close().catch(() => {});
+    throw new ExitError(`cannot reach Kafka at ${common.brokers.join(",")}: ${(error as Error).message}`, 1);
+  }
+  const missing = options
+    .topics(values)
+    .map((spec) => topicName(spec, common.topicPrefix))
+    .filter((name) => !existing.has(name));
+  if (missing.length > 0) {
+    await transport.close();
+    throw new ExitError(`missing topics: ${missing.join(", ")}; create them with \`pnpm topics:apply\``, 2);
+  }
+  return { values, logger, metrics, transport };
+}
+
+export interface ServiceOptions<O extends Record<string, OptionSpec>> {
+  stage: string;
+  /** Topics the service reads and writes (checked at start). */
+  topics: (values: ParsedCli<O>) => TopicSpec[];
+  start: (context: AppContext<ParsedCli<O>> & { transport: Transport }) => Promise<{ stop(): Promise<void> }>;
+  /** Start failures that are configuration problems (exit 2), e.g. a bad reference file. */
+  isConfigError?: (error: unknown) => boolean;
+}
+
+/**
+ * The whole `main` of a long-running service: prepare, start, and on SIGTERM/SIGINT stop the
+ * service (finish in flight, commit, leave the group) and disconnect. Exit codes: 0 stopped
+ * cleanly, 1 runtime failure, 2 configuration or deployment error.
+ */
+export async function runService<O extends Record<string, OptionSpec>>(
+  cli: Cli<O>,
+  options: ServiceOptions<O>,
+): Promise<void> {
+  await exitOnError(cli.definition.name, async () => {
+    const context = await prepareApp(cli, options);
+    const transport = context.transport!;
+    let service: { stop(): Promise<void> };
+    try {
+      service = await options.start({ ...context, transport });
+    } catch (error) {
+      context.logger.error({ err: error }, `${options.stage} failed to start`);
+      await transport.close().catch(() => {});
+      throw new ExitError((error as Error).message, options.isConfigError?.(error) ? 2 : 1);
+    }
+    onShutdown(context.logger, async () => {
+      await service.stop();
+      await transport.close();
+    });
+  });
+}
+
+/** Runs `main`; an ExitError prints `name: message` on stderr and sets the exit code. */
+export async function exitOnError(name: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    if (error instanceof ExitError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(error.code);
+    }
+    throw error;
+  }
+}
