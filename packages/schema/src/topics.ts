@@ -1,34 +1,22 @@
 import { z } from "zod";
+import { advisoriesTopics } from "./advisories.ts";
 import { FindingV1 } from "./finding.ts";
+import { firewallTopics } from "./firewall.ts";
 import { IdsAlertV1 } from "./ids-alert.ts";
 import { IncidentV1 } from "./incident.ts";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-export interface TopicSpec<S extends z.ZodType = z.ZodType> {
-  /** Base name; deployments may prefix it (see `topicName`). */
-  name: string;
-  description: string;
-  /** What the record key is: consumers rely on it for partitioning and compaction. */
-  key: string;
-  partitions: number;
-  cleanupPolicy: "delete" | "compact";
-  /** -1: kept forever (compacted tables). */
-  retentionMs: number;
-  /** CloudEvents `ce_type` of the records. */
-  ceType: string;
-  value: S;
-}
-
-function topic<S extends z.ZodType>(spec: TopicSpec<S>): TopicSpec<S> {
-  return spec;
-}
+import { inventoryTopics } from "./inventory.ts";
+import { DAY_MS, type TopicSpec, topic } from "./topic-spec.ts";
+import { updatesTopics } from "./updates.ts";
 
 /** Dead-letter records keep the original bytes as the value; the schema is "any bytes". */
 const DeadLetterValue = z.unknown();
 
 /** The topic registry: the one place topic names, keys, partitioning and retention are decided. */
 export const topics = {
+  ...inventoryTopics,
+  ...updatesTopics,
+  ...advisoriesTopics,
+  ...firewallTopics,
   idsAlerts: topic({
     name: "vigil.ids.alerts",
     description: "Normalized IDS alerts (Suricata, Snort, Zeek).",
@@ -76,7 +64,4 @@ export type TopicValue<K extends TopicKey> = z.infer<(typeof topics)[K]["value"]
 
 export const allTopics: readonly TopicSpec[] = Object.values(topics);
 
-/** Deployments and tests may namespace every topic (e.g. `test-1a2b.` or `tenant-a.`). */
-export function topicName(spec: Pick<TopicSpec, "name">, prefix = ""): string {
-  return `${prefix}${spec.name}`;
-}
+export { type TopicSpec, topicName } from "./topic-spec.ts";
