@@ -214,3 +214,46 @@ describe("trace context across stages", () => {
     }
   });
 });
+
+describe("consumer lag", () => {
+  it("is measured per partition as end offset minus committed offset", async () => {
+    const transport = createEmbeddedTransport({ broker: new EmbeddedBroker() });
+    await transport.createTopics([{ name: "lag.in", partitions: 2 }]);
+    await ensureRegistryTopics(transport, "lag.");
+    const metrics = new PipelineMetrics("lag");
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = await runProcessor({
+      stage: "lag",
+      transport,
+      groupId: "lag",
+      input: { topic: "lag.in", schema: z.object({ n: z.number() }) },
+      topicPrefix: "lag.",
+      logger: silentLogger(),
+      metrics,
+      lagIntervalMs: 10,
+      maxBatchSize: 1,
+      // Holds every batch until released, so the records stay uncommitted.
+      handle: async () => {
+        await gate;
+        return [];
+      },
+    });
+    try {
+      await transport.send(
+        "lag.in",
+        Array.from({ length: 5 }, (_, n) => ({ key: `k${n}`, value: JSON.stringify({ n }) })),
+      );
+      await waitFor(() => (metrics.lag() === 5 ? true : undefined));
+      release();
+      await waitFor(() => (metrics.lag() === 0 ? true : undefined));
+      expect(metrics.snapshot()).toMatchObject({ in: 5, lag: 0 });
+    } finally {
+      release();
+      await running.stop();
+      await transport.close();
+    }
+  });
+});

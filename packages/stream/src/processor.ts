@@ -25,6 +25,8 @@ export interface ProcessorOptions<S extends z.ZodType> {
   sendRetry?: RetryPolicy;
   maxBatchSize?: number;
   fromBeginning?: boolean;
+  /** How often consumer lag (end offset - committed offset, per partition) is measured; 0 turns it off. */
+  lagIntervalMs?: number;
 }
 
 export interface RunningProcessor {
@@ -138,8 +140,46 @@ export async function runProcessor<S extends z.ZodType>(
     eachBatch: processBatch,
   });
   logger.info({ groupId: options.groupId, topic: options.input.topic }, `${stage} subscribed`);
+  const lagTimer =
+    metrics && (options.lagIntervalMs ?? 10_000) > 0 ? startLagProbe(options, metrics) : undefined;
   return {
     subscription,
-    stop: () => subscription.stop(),
+    stop: async () => {
+      if (lagTimer) clearInterval(lagTimer);
+      await subscription.stop();
+    },
   };
+}
+
+/** Measures the group's lag on its input topic now and then (admin calls, off the hot path). */
+function startLagProbe<S extends z.ZodType>(
+  options: ProcessorOptions<S>,
+  metrics: PipelineMetrics,
+): NodeJS.Timeout {
+  const { transport, groupId, input, logger } = options;
+  let running = false;
+  const probe = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const [ends, committed] = await Promise.all([
+        transport.endOffsets(input.topic),
+        transport.committedOffsets(groupId, input.topic),
+      ]);
+      const done = new Map(committed.map(({ partition, offset }) => [partition, BigInt(offset)]));
+      for (const { partition, offset } of ends) {
+        const end = BigInt(offset);
+        const at = done.get(partition) ?? -1n;
+        // No commit yet: the whole partition is still to be read (fromBeginning).
+        metrics.recordLag(input.topic, partition, Number(at < 0n ? end : end - at));
+      }
+    } catch (error) {
+      logger.debug({ err: error }, "lag probe failed");
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(probe, options.lagIntervalMs ?? 10_000);
+  timer.unref();
+  return timer;
 }
