@@ -1,4 +1,6 @@
+export { CheckpointError, FileCheckpoint, type FilePosition, writeFileAtomic } from "./checkpoint.ts";
 export { DEFAULT_OVERSIZED_KEEP_BYTES, type Line, type ReadLinesOptions, readLines } from "./lines.ts";
+export { type GroupLinesOptions, groupLines, type OpenRecord, type RecordLines } from "./multiline.ts";
 export {
   type Encoder,
   type IngestOptions,
@@ -8,3 +10,4 @@ export {
   publishTo,
   runIngest,
 } from "./run.ts";
+export { type TailEvent, type TailLine, type TailOptions, tailFile } from "./tail.ts";

@@ -46,11 +46,12 @@ export interface IngestSummary {
   aborted: boolean;
 }
 
-export interface IngestOptions<T> {
+export interface IngestOptions<T, L extends Line = Line> {
   /** Not needed for a dry run. */
   transport?: Transport | undefined;
-  lines: AsyncIterable<Line>;
-  parse: (bytes: Buffer) => ParsedLine<T>;
+  lines: AsyncIterable<L>;
+  /** `line` gives stateful parsers (a Zeek TSV header) the line's number and, for a tail, its file. */
+  parse: (bytes: Buffer, line: L) => ParsedLine<T>;
   encode: Encoder<T>;
   topicPrefix?: string;
   /** Names the stage in logs and dead letters, e.g. `ingest-ids`. */
@@ -81,6 +82,13 @@ export interface IngestOptions<T> {
   /** ... or this often (default 5 s), whichever comes first. */
   progressIntervalMs?: number;
   signal?: AbortSignal;
+  /**
+   * Called (and awaited, before the next batch is sent) with the last line of each acknowledged
+   * batch: every line up to it is published, ignored or dead-lettered and acknowledged. A file
+   * tail saves its checkpoint here. Not called on a dry run. A rejection stops the run like a
+   * failed send.
+   */
+  onAcknowledged?: (lastLine: L) => void | Promise<void>;
 }
 
 /** Publishing failed for good; `summary.lastAckedLine` says where a rerun can resume. */
@@ -93,11 +101,13 @@ export class IngestPublishError extends Error {
   }
 }
 
-interface Pending {
+interface Pending<L> {
   outputs: Output[];
   bytes: number;
   /** Lines handled when the batch was cut: acknowledged once it is. */
   upToLine: number;
+  /** The last line handled when the batch was cut. */
+  lastLine: L | undefined;
   records: number;
 }
 
@@ -107,7 +117,9 @@ interface Pending {
  * bytes, reason and `<source>:<line>`; a send that fails past its retries throws with the last
  * fully acknowledged line. Nothing is dropped silently.
  */
-export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSummary> {
+export async function runIngest<T, L extends Line = Line>(
+  options: IngestOptions<T, L>,
+): Promise<IngestSummary> {
   const { logger, metrics, stage, source } = options;
   const dryRun = options.dryRun ?? false;
   if (!dryRun && options.transport === undefined)
@@ -134,15 +146,16 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
     aborted: false,
   };
   let lineNumber = 0;
-  let pending: Pending = emptyBatch(0);
+  let lastLine: L | undefined;
+  let pending: Pending<L> = emptyBatch(0);
   let sending: Promise<void> = Promise.resolve();
   let sendError: IngestPublishError | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
   const started = Date.now();
   let lastProgressAt = started;
 
-  function emptyBatch(upToLine: number): Pending {
-    return { outputs: [], bytes: 0, upToLine, records: 0 };
+  function emptyBatch(upToLine: number): Pending<L> {
+    return { outputs: [], bytes: 0, upToLine, lastLine, records: 0 };
   }
 
   function messageBytes(item: Output): number {
@@ -158,12 +171,13 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
     lingerTimer = undefined;
     const batch = pending;
     batch.upToLine = lineNumber;
+    batch.lastLine = lastLine;
     pending = emptyBatch(lineNumber);
     sending = sending.then(() => (sendError ? undefined : sendBatch(batch)));
     return sending;
   }
 
-  async function sendBatch(batch: Pending): Promise<void> {
+  async function sendBatch(batch: Pending<L>): Promise<void> {
     const byTopic = new Map<string, Output["message"][]>();
     for (const item of batch.outputs) {
       const list = byTopic.get(item.topic) ?? [];
@@ -193,6 +207,29 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
     }
     summary.published += batch.records;
     summary.lastAckedLine = batch.upToLine;
+    if (options.onAcknowledged !== undefined && batch.lastLine !== undefined) {
+      try {
+        await options.onAcknowledged(batch.lastLine);
+      } catch (error) {
+        sendError = new IngestPublishError(
+          `recording progress after line ${batch.upToLine} of ${source} failed (${(error as Error).message}); ` +
+            `lines 1-${summary.lastAckedLine} are published and acknowledged`,
+          { ...summary, deadLetteredByKind: { ...summary.deadLetteredByKind } },
+          error,
+        );
+        throw sendError;
+      }
+    }
+  }
+
+  /** A batch is sent at the latest `lingerMs` after its first entry (or, with progress to record, after an ignored line). */
+  function armLinger(): void {
+    if (lingerTimer !== undefined) return;
+    lingerTimer = setTimeout(() => {
+      lingerTimer = undefined;
+      // Errors surface where the loop awaits `sending`; this branch only starts the send.
+      cutBatch().catch(() => {});
+    }, lingerMs);
   }
 
   async function add(item: Output, isRecord: boolean): Promise<void> {
@@ -204,12 +241,8 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
     if (isRecord) pending.records += 1;
     if (pending.outputs.length >= batchSize) {
       await cutBatch();
-    } else if (lingerTimer === undefined) {
-      lingerTimer = setTimeout(() => {
-        lingerTimer = undefined;
-        // Errors surface where the loop awaits `sending`; this branch only starts the send.
-        cutBatch().catch(() => {});
-      }, lingerMs);
+    } else {
+      armLinger();
     }
   }
 
@@ -217,7 +250,7 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
     if (!stream.write(text)) await once(stream, "drain");
   }
 
-  async function deadLetter(line: Line, kind: string, reason: string): Promise<void> {
+  async function deadLetter(line: L, kind: string, reason: string): Promise<void> {
     summary.deadLettered += 1;
     summary.deadLetteredByKind[kind] = (summary.deadLetteredByKind[kind] ?? 0) + 1;
     metrics?.recordDeadLetter(source, kind);
@@ -276,6 +309,7 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
         break;
       }
       lineNumber = line.lineNumber;
+      lastLine = line;
       summary.read += 1;
       metrics?.recordIn(source);
 
@@ -287,9 +321,11 @@ export async function runIngest<T>(options: IngestOptions<T>): Promise<IngestSum
           `line of ${line.length} bytes exceeds the line size limit${limit}`,
         );
       } else {
-        const parsed = options.parse(line.bytes);
+        const parsed = options.parse(line.bytes, line);
         if (parsed.status === "ignored") {
           summary.ignored += 1;
+          // A follower of a quiet stream of ignored lines still moves its checkpoint on.
+          if (!dryRun && options.onAcknowledged !== undefined) armLinger();
         } else if (parsed.status === "invalid") {
           await deadLetter(line, parsed.kind, parsed.reason);
         } else {
