@@ -21,3 +21,16 @@ export {
   parseSuricataEve,
   type SuricataParseOptions,
 } from "./suricata.ts";
+export {
+  DEFAULT_FIREWALL_MAX_BYTES,
+  detectFirewallFormat,
+  FIREWALL_FORMATS,
+  type FirewallInvalidKind,
+  type FirewallParseOptions,
+  type FirewallParseResult,
+  firewallEventKey,
+  parseFirewallLine,
+  parseSyslogHeader,
+  type SyslogHeader,
+  splitCsv,
+} from "./firewall/index.ts";
