@@ -34,3 +34,4 @@ export {
   type SyslogHeader,
   splitCsv,
 } from "./firewall/index.ts";
+export * from "./updates/index.ts";
