@@ -11,3 +11,4 @@ export {
   runIngest,
 } from "./run.ts";
 export { type TailEvent, type TailLine, type TailOptions, tailFile } from "./tail.ts";
+export * from "./syslog/index.ts";

@@ -89,6 +89,8 @@ export interface IngestOptions<T, L extends Line = Line> {
    * failed send.
    */
   onAcknowledged?: (lastLine: L) => void | Promise<void>;
+  /** Where a line came from, for dead letters and logs (default `<source>:<lineNumber>`; a syslog listener names the peer). */
+  locate?: (line: L) => string;
 }
 
 /** Publishing failed for good; `summary.lastAckedLine` says where a rerun can resume. */
@@ -254,7 +256,7 @@ export async function runIngest<T, L extends Line = Line>(
     summary.deadLettered += 1;
     summary.deadLetteredByKind[kind] = (summary.deadLetteredByKind[kind] ?? 0) + 1;
     metrics?.recordDeadLetter(source, kind);
-    const location = `${source}:${line.lineNumber}`;
+    const location = options.locate?.(line) ?? `${source}:${line.lineNumber}`;
     let value = line.bytes;
     let fullReason = reason;
     if (value.length > maxDeadLetterBytes) {
