@@ -136,10 +136,8 @@ export function parseSyslogHeader(line: string, now: number = Date.now()): Syslo
     header.body = takeTag(rest, header);
     return header;
   }
-  if (pri) {
-    // `<134>%ASA-...`: a priority and nothing else of a header.
-    header.format = "rfc3164";
-    header.body = takeTag(rest, header);
-  }
+  // `<134>%ASA-...` or `filterlog: ...`: a priority and/or a tag, nothing else of a header.
+  if (pri) header.format = "rfc3164";
+  header.body = takeTag(rest, header);
   return header;
 }
