@@ -35,3 +35,4 @@ export {
   splitCsv,
 } from "./firewall/index.ts";
 export * from "./updates/index.ts";
+export * from "./advisories/index.ts";
