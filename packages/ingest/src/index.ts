@@ -1,6 +1,7 @@
 export { CheckpointError, FileCheckpoint, type FilePosition, writeFileAtomic } from "./checkpoint.ts";
 export { DEFAULT_OVERSIZED_KEEP_BYTES, type Line, type ReadLinesOptions, readLines } from "./lines.ts";
 export { type GroupLinesOptions, groupLines, type OpenRecord, type RecordLines } from "./multiline.ts";
+export { type IngestRecord, type RecordIngestOptions, runRecordIngest } from "./records.ts";
 export {
   type Encoder,
   type IngestOptions,
