@@ -36,3 +36,4 @@ export {
 } from "./firewall/index.ts";
 export * from "./updates/index.ts";
 export * from "./advisories/index.ts";
+export * from "./inventory/index.ts";
