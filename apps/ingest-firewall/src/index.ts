@@ -10,8 +10,8 @@ import {
   publishTo,
   readLines,
   runIngest,
-  SyslogServer,
   type SyslogMessage,
+  SyslogServer,
   type SyslogServerStats,
   tailFile,
 } from "@vigil/ingest";
@@ -41,7 +41,13 @@ const byteSize = z
     const factor = unit === undefined ? 1 : unit.toLowerCase().startsWith("k") ? 1024 : 1024 * 1024;
     return Number(digits) * factor;
   })
-  .pipe(z.number().int().min(1024, "at least 1024 bytes").max(16 * 1024 * 1024, "at most 16 MiB"));
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1024, "at least 1024 bytes")
+      .max(16 * 1024 * 1024, "at most 16 MiB"),
+  );
 
 const DURATION = /^(\d+)\s*(ms|s|m)?$/;
 const duration = z
@@ -86,7 +92,8 @@ export const cli = defineCli({
   version: "0.1.0",
   summary:
     "receives syslog (UDP/TCP/TLS) or reads files/stdin of iptables, pfSense, Cisco ASA/FTD, PAN-OS and CEF logs, and publishes firewall events to vigil.firewall.events",
-  usage: "vigil-ingest-firewall [--listen-udp HOST:PORT] [--listen-tcp HOST:PORT] | [--file PATH [--follow]] | < log [options]",
+  usage:
+    "vigil-ingest-firewall [--listen-udp HOST:PORT] [--listen-tcp HOST:PORT] | [--file PATH [--follow]] | < log [options]",
   options: {
     ...commonOptions,
     listenUdp: {
@@ -144,7 +151,8 @@ export const cli = defineCli({
       env: "VIGIL_HOME_NETS",
       type: "string",
       multiple: true,
-      description: "Protected networks as CIDR, repeatable or comma-separated; they decide asset_ip (the key) and direction",
+      description:
+        "Protected networks as CIDR, repeatable or comma-separated; they decide asset_ip (the key) and direction",
       defaultText: DEFAULT_HOME_NETS.join(","),
       schema: homeNets,
     },
@@ -152,7 +160,8 @@ export const cli = defineCli({
       flag: "max-line-bytes",
       env: "VIGIL_MAX_LINE_BYTES",
       type: "string",
-      description: "Longest line or syslog message accepted (e.g. 65536, 64k); longer ones are dead-lettered as oversized",
+      description:
+        "Longest line or syslog message accepted (e.g. 65536, 64k); longer ones are dead-lettered as oversized",
       defaultText: "64k",
       schema: byteSize.default(DEFAULT_MAX_LINE_BYTES),
     },
@@ -176,7 +185,8 @@ export const cli = defineCli({
       flag: "queue-capacity",
       env: "VIGIL_FW_QUEUE_CAPACITY",
       type: "string",
-      description: "Messages held between the listeners and Kafka; when full TCP reads pause and UDP datagrams are counted as dropped",
+      description:
+        "Messages held between the listeners and Kafka; when full TCP reads pause and UDP datagrams are counted as dropped",
       defaultText: "10000",
       schema: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     },
@@ -184,7 +194,8 @@ export const cli = defineCli({
       flag: "dry-run",
       env: "VIGIL_DRY_RUN",
       type: "boolean",
-      description: "Print normalized events as JSON lines on stdout and dead letters on stderr; publish nothing, need no Kafka",
+      description:
+        "Print normalized events as JSON lines on stdout and dead letters on stderr; publish nothing, need no Kafka",
       schema: z.boolean().default(false),
     },
     json: {
@@ -248,10 +259,13 @@ export class InputError extends Error {
   override name = "InputError";
 }
 
-export async function checkInput(config: Pick<IngestFirewallConfig, "file" | "listenUdp" | "listenTcp" | "tlsCert" | "tlsKey">): Promise<void> {
+export async function checkInput(
+  config: Pick<IngestFirewallConfig, "file" | "listenUdp" | "listenTcp" | "tlsCert" | "tlsKey">,
+): Promise<void> {
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
     throw new InputError("--tls-cert and --tls-key go together");
-  if (config.tlsCert !== undefined && config.listenTcp === undefined) throw new InputError("--tls-cert needs --listen-tcp");
+  if (config.tlsCert !== undefined && config.listenTcp === undefined)
+    throw new InputError("--tls-cert needs --listen-tcp");
   for (const [flag, path] of [
     ["--tls-cert", config.tlsCert],
     ["--tls-key", config.tlsKey],
@@ -263,7 +277,9 @@ export async function checkInput(config: Pick<IngestFirewallConfig, "file" | "li
       if ((await stat(path)).isDirectory()) throw new InputError(`${flag} ${path} is a directory`);
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new InputError(
+        `cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   }
 }
@@ -296,7 +312,11 @@ export async function runIngestFirewall(deps: IngestFirewallDeps): Promise<Firew
     const bound = server.addresses;
     source = "syslog";
     logger.info(
-      { udp: bound.udp && `${bound.udp.address}:${bound.udp.port}`, tcp: bound.tcp && `${bound.tcp.address}:${bound.tcp.port}`, tls: tls !== undefined },
+      {
+        udp: bound.udp && `${bound.udp.address}:${bound.udp.port}`,
+        tcp: bound.tcp && `${bound.tcp.address}:${bound.tcp.port}`,
+        tls: tls !== undefined,
+      },
       "ingest-firewall listening",
     );
     deps.onListening?.(server);
@@ -306,7 +326,12 @@ export async function runIngestFirewall(deps: IngestFirewallDeps): Promise<Firew
     lines = running.messages();
   } else if (config.file !== "-" && config.follow) {
     source = config.file;
-    lines = tailFile({ path: config.file, maxLineBytes: config.maxLineBytes, follow: true, ...(deps.signal ? { signal: deps.signal } : {}) });
+    lines = tailFile({
+      path: config.file,
+      maxLineBytes: config.maxLineBytes,
+      follow: true,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
   } else {
     let stream: Readable;
     if (config.file === "-") {
@@ -317,7 +342,10 @@ export async function runIngestFirewall(deps: IngestFirewallDeps): Promise<Firew
       stream = createReadStream(config.file, { highWaterMark: 64 * 1024 });
       source = config.file;
     }
-    lines = readLines(stream, { maxLineBytes: config.maxLineBytes, ...(deps.signal ? { signal: deps.signal } : {}) });
+    lines = readLines(stream, {
+      maxLineBytes: config.maxLineBytes,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
   }
   logger.info(
     {

@@ -2,7 +2,15 @@
 import { ExitError, exitOnError, prepareApp } from "@vigil/runtime";
 import { topics } from "@vigil/schema";
 import { onShutdown } from "@vigil/stream";
-import { checkInput, cli, describeSummary, IngestPublishError, InputError, runIngestFirewall, STAGE } from "./index.ts";
+import {
+  checkInput,
+  cli,
+  describeSummary,
+  IngestPublishError,
+  InputError,
+  runIngestFirewall,
+  STAGE,
+} from "./index.ts";
 
 await exitOnError(cli.definition.name, async () => {
   const { values, logger, metrics, transport } = await prepareApp(cli, {
@@ -23,7 +31,8 @@ await exitOnError(cli.definition.name, async () => {
   // SIGTERM: listeners stop accepting, the queue drains, what was received is published, then the summary.
   const controller = new AbortController();
   const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
-  const source = values.listenUdp || values.listenTcp ? "syslog" : values.file === "-" ? "stdin" : values.file;
+  const source =
+    values.listenUdp || values.listenTcp ? "syslog" : values.file === "-" ? "stdin" : values.file;
   try {
     const summary = await runIngestFirewall({
       transport,
@@ -41,10 +50,14 @@ await exitOnError(cli.definition.name, async () => {
     if (error instanceof InputError) throw new ExitError(error.message, 2);
     if (error instanceof IngestPublishError) {
       logger.error({ err: error, summary: error.summary }, "publishing failed");
-      if (values.json) process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
+      if (values.json)
+        process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
       throw new ExitError(error.message, 1);
     }
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" || (error as NodeJS.ErrnoException).code === "EACCES")
+    if (
+      (error as NodeJS.ErrnoException).code === "EADDRINUSE" ||
+      (error as NodeJS.ErrnoException).code === "EACCES"
+    )
       throw new ExitError(`cannot listen: ${(error as Error).message}`, 2);
     logger.error({ err: error }, "ingest failed");
     throw new ExitError((error as Error).message, 1);
