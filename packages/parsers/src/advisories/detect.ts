@@ -1,5 +1,5 @@
 import type { AdvisoryDocumentResult, AdvisoryFormat } from "./common.ts";
-import { decodeUtf8, describeText, isRecord, parseJson } from "./common.ts";
+import { decodeUtf8, describeFound, describeText, isRecord, parseJson } from "./common.ts";
 import { looksLikeCsaf, parseCsaf } from "./csaf.ts";
 import { KEV_CSV_COLUMNS, parseKevCsv, parseKevJson } from "./kev.ts";
 import { parseNvdPage } from "./nvd.ts";
@@ -37,10 +37,16 @@ export function parseAdvisoryDocument(
   const chosen = format === "auto" ? detectAdvisoryFormat(input) : format;
   if (chosen === undefined) {
     const text = typeof input === "string" ? input : decodeUtf8(input);
+    const json = text === undefined ? undefined : parseJson(text);
     return {
       status: "wrong-format",
       expected: "a KEV JSON catalog, a KEV CSV, an NVD CVE API 2.0 page or a CSAF 2.0 document",
-      found: text === undefined ? "bytes that are not UTF-8" : describeText(text),
+      found:
+        text === undefined
+          ? "bytes that are not UTF-8"
+          : json?.ok
+            ? describeFound(json.value)
+            : describeText(text),
     };
   }
   switch (chosen) {
