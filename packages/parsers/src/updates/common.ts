@@ -353,7 +353,7 @@ export function finishEvent(
 export function kindFromText(text: string): UpdateEventKind | undefined {
   if (/\binstall/i.test(text)) return "install";
   if (/\bdownload|\bBITS\b|DnldMgr/i.test(text)) return "download";
-  if (/finding updates|\bsearch|detect|applicab|\bscan/i.test(text)) return "detect";
+  if (/find(?:ing)? updates|\bsearch|detect|applicab|\bscan/i.test(text)) return "detect";
   if (/\bsync/i.test(text)) return "sync";
   if (/\breport/i.test(text)) return "report";
   return undefined;

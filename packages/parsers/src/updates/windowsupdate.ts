@@ -32,10 +32,12 @@ export interface WindowsUpdateState {
   offsetMinutes: number | undefined;
   /** The last `Server URL = ...` / `WSUS server: ...`, which later sync lines are about. */
   server: { url?: string; host?: string } | undefined;
+  /** What each component's open `** START **` block is doing: its lines are about that. */
+  activity: Map<string, UpdateEventKind>;
 }
 
 export function newWindowsUpdateState(): WindowsUpdateState {
-  return { offsetMinutes: undefined, server: undefined };
+  return { offsetMinutes: undefined, server: undefined, activity: new Map() };
 }
 
 /** A line continues the open entry when it belongs to the SOAP fault block of a sync failure. */
@@ -96,8 +98,16 @@ export function parseWindowsUpdateEntry(
   if (serverUrl) state.server = updateServer(serverUrl[1]!);
 
   const whole = lines.map((line) => WINDOWSUPDATE_HEADER.exec(line)?.[11] ?? line).join("\n");
+  const block = /(START|END)\s*(?:##|\*\*)\s+\w+: (.+?)(?:\s+\[|$)/.exec(message);
+  const blockKind = block ? kindFromText(block[2]!) : undefined;
+  if (block?.[1] === "START" && blockKind !== undefined) state.activity.set(component, blockKind);
   let eventKind: UpdateEventKind =
-    COMPONENT_KIND[component] ?? kindFromText(message) ?? (component === "AU" ? "service" : "other");
+    COMPONENT_KIND[component] ??
+    blockKind ??
+    state.activity.get(component) ??
+    kindFromText(message) ??
+    (component === "AU" ? "service" : "other");
+  if (block?.[1] === "END") state.activity.delete(component);
   let outcome: UpdateOutcome = "info";
   let signature: Entry["signature"];
 

@@ -37,8 +37,9 @@ function kindOf(component: string, message: string): UpdateEventKind {
   )
     return "sync";
   if (/Report/i.test(component)) return "report";
+  if (/ClientWebService|client\.asmx/i.test(message)) return "sync";
   if (/Content|Download|BITS/i.test(component)) return "download";
-  if (/\.ctor|Startup|Service(Start|Stop)|Init/i.test(component)) return "service";
+  if (/\.ctor|Startup|Service(Start|Stop)|OnStart|OnStop|Init/i.test(component)) return "service";
   return kindFromText(`${component} ${message}`) ?? "other";
 }
 
