@@ -3,16 +3,29 @@ import { access, constants, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
+  FileCheckpoint,
   IngestPublishError,
   type IngestSummary,
+  type Line,
+  listenUnixSocket,
   type ParsedLine,
   publishTo,
   readLines,
   runIngest,
+  type TailLine,
+  tailFile,
 } from "@vigil/ingest";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
-import { type Cidr, DEFAULT_HOME_NETS, NetworkSet, parseCidr, parseSuricataEve } from "@vigil/parsers";
-import { type IdsAlertV1, topics } from "@vigil/schema";
+import {
+  type Cidr,
+  DEFAULT_HOME_NETS,
+  NetworkSet,
+  parseCidr,
+  parseSnortAlertJson,
+  parseSuricataEve,
+  ZeekNoticeParser,
+} from "@vigil/parsers";
+import { type IdsAlertV1, type IdsContextV1, idsRecordKey, topics } from "@vigil/schema";
 import type { Transport } from "@vigil/stream";
 import { z } from "zod";
 
@@ -60,8 +73,10 @@ const homeNets = z
 export const cli = defineCli({
   name: "vigil-ingest-ids",
   version: "0.1.0",
-  summary: "reads Suricata EVE JSON and publishes normalized IDS alerts to vigil.ids.alerts",
-  usage: "vigil-ingest-ids [--file PATH | < eve.json] [options]",
+  summary:
+    "reads Suricata EVE JSON, Snort 3 alert_json or Zeek notice.log and publishes normalized IDS alerts and context events",
+  usage:
+    "vigil-ingest-ids [--file PATH [--follow --checkpoint PATH] | --unix-socket PATH | < eve.json] [options]",
   options: {
     ...commonOptions,
     file: {
@@ -76,8 +91,41 @@ export const cli = defineCli({
       flag: "format",
       env: "VIGIL_IDS_FORMAT",
       type: "string",
-      description: "Input format: suricata-eve",
-      schema: z.enum(["suricata-eve"]).default("suricata-eve"),
+      description:
+        "Input format: suricata-eve, snort-json (Snort 3 alert_json), zeek-notice (notice.log, JSON or TSV), or auto (decided on the first line)",
+      schema: z.enum(["auto", "suricata-eve", "snort-json", "zeek-notice"]).default("auto"),
+    },
+    follow: {
+      flag: "follow",
+      env: "VIGIL_IDS_FOLLOW",
+      type: "boolean",
+      description:
+        "Keep reading --file as it grows and follow its rotation (rename + create, copytruncate), like tail -F; stop with SIGTERM",
+      schema: z.boolean().default(false),
+    },
+    checkpoint: {
+      flag: "checkpoint",
+      env: "VIGIL_IDS_CHECKPOINT",
+      type: "string",
+      description:
+        "File keeping the position of the last acknowledged line of --file (written atomically after each acknowledged batch); a restart resumes there",
+      schema: z.string().min(1).optional(),
+    },
+    unixSocket: {
+      flag: "unix-socket",
+      env: "VIGIL_IDS_UNIX_SOCKET",
+      type: "string",
+      description:
+        "Listen on this unix stream socket for Suricata's EVE output (eve-log filetype: unix_stream) instead of reading --file",
+      schema: z.string().min(1).optional(),
+    },
+    context: {
+      flag: "context",
+      env: "VIGIL_IDS_CONTEXT",
+      type: "boolean",
+      description:
+        "Publish Suricata flow, http, dns, tls, ssh and fileinfo events to vigil.ids.context (--no-context counts them as ignored)",
+      schema: z.boolean().default(true),
     },
     homeNets: {
       flag: "home-net",
@@ -121,12 +169,17 @@ export const cli = defineCli({
       schema: z.boolean().default(false),
     },
   },
-  epilog: `Writes vigil.ids.alerts (keyed by asset_ip, the home-net side of the flow) and vigil.dlq (lines that
-are not valid EVE records: original bytes, reason, kind and <file>:<line> in headers). Other EVE event types
-(flow, dns, http, tls, stats, ...) are counted and skipped.
+  epilog: `Writes vigil.ids.alerts (alerts and Suricata anomalies as OCSF Detection Findings, keyed by asset_ip, the
+home-net side of the flow), vigil.ids.context (Suricata flow, http, dns, tls, ssh, fileinfo events, same key)
+and vigil.dlq (lines that are not valid records: original bytes, reason, kind and <source>:<line> in headers).
+Other EVE event types (stats, smb, ...) and Zeek TSV header lines are counted as ignored.
+With --follow --checkpoint, a restart resumes after the last acknowledged line: nothing lost, nothing twice
+(except the lines of one batch if the process dies between Kafka's acknowledgement and the checkpoint's rename).
 Examples:
   vigil-ingest-ids --brokers 127.0.0.1:9092 --file examples/suricata/eve.json --home-net 10.20.0.0/16,172.16.10.0/24
-  tail -F /var/log/suricata/eve.json | vigil-ingest-ids --brokers 127.0.0.1:9092 --sensor edge-1
+  vigil-ingest-ids --brokers 127.0.0.1:9092 --file /var/log/suricata/eve.json --follow --checkpoint /var/lib/vigil/eve.ckpt
+  vigil-ingest-ids --brokers 127.0.0.1:9092 --unix-socket /run/suricata/eve.sock --sensor edge-1
+  vigil-ingest-ids --dry-run --format zeek-notice --file examples/ids/zeek-notice.log --sensor zeek-core
   vigil-ingest-ids --dry-run --file examples/suricata/eve.json | jq .severity
 Exit codes: 0 the input was fully processed (dead letters included: the summary counts them),
 1 publishing failed (the error says the last acknowledged line), 2 invalid configuration, unreadable input
@@ -137,7 +190,11 @@ export type IngestIdsCliValues = ParsedCli<typeof cli.definition.options>;
 export type IngestIdsConfig = Pick<
   IngestIdsCliValues,
   "file" | "format" | "homeNets" | "sensor" | "maxLineBytes" | "dryRun" | "topicPrefix"
->;
+> &
+  Partial<Pick<IngestIdsCliValues, "follow" | "checkpoint" | "unixSocket" | "context">>;
+
+export type IdsRecord = IdsAlertV1 | IdsContextV1;
+export type IdsFormat = IngestIdsConfig["format"];
 
 export interface IngestIdsDeps {
   /** Not needed for a dry run. */
@@ -181,37 +238,91 @@ export async function openInput(
   return { stream: createReadStream(file, { highWaterMark: 64 * 1024 }), source: file };
 }
 
-/** Reads the whole input (until EOF or `signal`) and returns what became of each line. */
+/** The format of a line, when `--format auto`: cheap checks on the first non-blank line. */
+export function detectFormat(bytes: Buffer): Exclude<IdsFormat, "auto"> {
+  const text = bytes.subarray(0, 4096).toString("utf8");
+  if (text.startsWith("#")) return "zeek-notice";
+  if (/"event_type"\s*:/.test(text)) return "suricata-eve";
+  if (/"note"\s*:/.test(text) && /"ts"\s*:/.test(text)) return "zeek-notice";
+  if (/"(sid|rule|msg|src_ap)"\s*:/.test(text)) return "snort-json";
+  return "suricata-eve";
+}
+
+/** One parser per run: Zeek TSV keeps its header, `auto` its decision. */
+export function createIdsParser(
+  config: Pick<IngestIdsConfig, "format" | "homeNets" | "sensor"> & { context?: boolean | undefined },
+): (bytes: Buffer, line?: Line) => ParsedLine<IdsRecord> {
+  const home = new NetworkSet(config.homeNets);
+  const options = { homeNets: home, ...(config.sensor !== undefined ? { sensor: config.sensor } : {}) };
+  const zeek = new ZeekNoticeParser(options);
+  let format: IdsFormat = config.format;
+  let lastFile: string | undefined;
+  return (bytes, line) => {
+    if (format === "auto") format = detectFormat(bytes);
+    switch (format) {
+      case "snort-json": {
+        const result = parseSnortAlertJson(bytes, options);
+        return result.status === "alert" ? { status: "record", value: result.alert } : result;
+      }
+      case "zeek-notice": {
+        // A rotated file starts with its own header.
+        const file =
+          line !== undefined && "position" in line
+            ? `${(line as TailLine).position.dev}:${(line as TailLine).position.ino}`
+            : undefined;
+        if (file !== lastFile) {
+          if (lastFile !== undefined) zeek.reset();
+          lastFile = file;
+        }
+        const result = zeek.parse(bytes);
+        return result.status === "alert" ? { status: "record", value: result.alert } : result;
+      }
+      default: {
+        const result = parseSuricataEve(bytes, { ...options, context: config.context ?? true });
+        if (result.status === "alert") return { status: "record", value: result.alert };
+        if (result.status === "context") return { status: "record", value: result.event };
+        return result;
+      }
+    }
+  };
+}
+
+const encodeAlert = publishTo(topics.idsAlerts, idsRecordKey, (record) => record.time_dt);
+const encodeContext = publishTo(topics.idsContext, idsRecordKey, (record) => record.time_dt);
+
+/** Alerts to vigil.ids.alerts, context events to vigil.ids.context, both keyed by asset. */
+export function encodeIdsRecord(record: IdsRecord, context: { prefix: string; source: string }) {
+  return record.schema === "vigil.ids.alert/v1"
+    ? encodeAlert(record, context)
+    : encodeContext(record, context);
+}
+
+/**
+ * Reads the TSV header of a Zeek file that a checkpoint resumes in the middle of: the rows after
+ * the checkpoint need it, and it is not re-read otherwise.
+ */
+async function primeZeekHeader(
+  parse: (bytes: Buffer) => unknown,
+  path: string,
+  maxLineBytes: number,
+): Promise<void> {
+  for await (const line of tailFile({ path, maxLineBytes, follow: false })) {
+    if (line.bytes[0] !== 0x23) break;
+    parse(line.bytes);
+  }
+}
+
+/** Reads the whole input (until EOF or `signal`; with --follow or --unix-socket until `signal`). */
 export async function runIngestIds(deps: IngestIdsDeps): Promise<IngestSummary> {
   const { config, logger } = deps;
   const metrics = deps.metrics ?? new PipelineMetrics(STAGE);
-  const { stream, source } = await openInput(config.file, deps.stdin);
-  const home = new NetworkSet(config.homeNets);
-  const parseOptions = { homeNets: home, ...(config.sensor !== undefined ? { sensor: config.sensor } : {}) };
-  logger.info(
-    {
-      source,
-      format: config.format,
-      homeNets: config.homeNets.map((cidr) => `${cidr.address}/${cidr.prefix}`),
-      dryRun: config.dryRun,
-      maxLineBytes: config.maxLineBytes,
-    },
-    "ingest-ids reading",
-  );
-  return runIngest<IdsAlertV1>({
+  const parse = createIdsParser(config);
+  const common = {
     transport: deps.transport,
-    lines: readLines(stream, {
-      maxLineBytes: config.maxLineBytes,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    }),
-    parse: (bytes): ParsedLine<IdsAlertV1> => {
-      const result = parseSuricataEve(bytes, parseOptions);
-      return result.status === "alert" ? { status: "record", value: result.alert } : result;
-    },
-    encode: publishTo(topics.idsAlerts, (alert) => alert.asset_ip),
+    parse,
+    encode: encodeIdsRecord,
     topicPrefix: config.topicPrefix,
     stage: STAGE,
-    source,
     logger,
     metrics,
     dryRun: config.dryRun,
@@ -219,6 +330,83 @@ export async function runIngestIds(deps: IngestIdsDeps): Promise<IngestSummary> 
     ...(deps.out ? { out: deps.out } : {}),
     ...(deps.errOut ? { errOut: deps.errOut } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
+  };
+  const described = {
+    format: config.format,
+    homeNets: config.homeNets.map((cidr) => `${cidr.address}/${cidr.prefix}`),
+    dryRun: config.dryRun,
+    maxLineBytes: config.maxLineBytes,
+  };
+
+  if (config.unixSocket !== undefined) {
+    const source = `unix:${config.unixSocket}`;
+    logger.info({ source, ...described }, "ingest-ids listening");
+    return runIngest<IdsRecord>({
+      ...common,
+      source,
+      lines: listenUnixSocket({
+        path: config.unixSocket,
+        maxLineBytes: config.maxLineBytes,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onEvent: (event) => logger.info(event, `unix socket ${event.kind}`),
+      }),
+    });
+  }
+
+  if (config.follow || config.checkpoint !== undefined) {
+    if (config.file === "-") throw new InputError("--follow and --checkpoint need --file PATH, not stdin");
+    await openInput(config.file).then(({ stream }) => stream.destroy());
+    const checkpoint =
+      config.checkpoint !== undefined ? new FileCheckpoint(config.checkpoint, config.file) : undefined;
+    let start: Awaited<ReturnType<FileCheckpoint["load"]>>;
+    try {
+      start = await checkpoint?.load();
+    } catch (error) {
+      throw new InputError((error as Error).message);
+    }
+    if (
+      start !== undefined &&
+      start.offset > 0 &&
+      config.format !== "snort-json" &&
+      config.format !== "suricata-eve"
+    )
+      await primeZeekHeader(parse, config.file, config.maxLineBytes);
+    logger.info(
+      {
+        source: config.file,
+        follow: config.follow ?? false,
+        checkpoint: config.checkpoint,
+        start,
+        ...described,
+      },
+      "ingest-ids tailing",
+    );
+    return runIngest<IdsRecord, TailLine>({
+      ...common,
+      source: config.file,
+      lines: tailFile({
+        path: config.file,
+        maxLineBytes: config.maxLineBytes,
+        start,
+        follow: config.follow ?? false,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onEvent: (event) => logger.info(event, `tail ${event.kind}`),
+      }),
+      ...(checkpoint !== undefined && !config.dryRun
+        ? { onAcknowledged: (line: TailLine) => checkpoint.save(line.position) }
+        : {}),
+    });
+  }
+
+  const { stream, source } = await openInput(config.file, deps.stdin);
+  logger.info({ source, ...described }, "ingest-ids reading");
+  return runIngest<IdsRecord>({
+    ...common,
+    source,
+    lines: readLines(stream, {
+      maxLineBytes: config.maxLineBytes,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }),
   });
 }
 
@@ -249,7 +437,7 @@ export function describeSummary(summary: IngestSummary, source: string): string 
     .join(", ");
   const parts = [
     `read ${summary.read} lines from ${source}`,
-    `${summary.published} alerts published`,
+    `${summary.published} records published`,
     `${summary.ignored} other events ignored`,
     `${summary.deadLettered} dead-lettered${kinds ? ` (${kinds})` : ""}`,
   ];

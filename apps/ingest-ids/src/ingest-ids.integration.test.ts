@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@vigil/observability";
-import { dlqHeader, IdsAlertV1, topicName, topics } from "@vigil/schema";
+import { dlqHeader, IdsAlertV1, idsRecordKey, topicName, topics } from "@vigil/schema";
 import {
   type ConsumedMessage,
   createKafkaTransport,
@@ -52,12 +52,12 @@ async function expectEveryLineAccountedFor(
   const published = alerts.map((message) => IdsAlertV1.parse(JSON.parse(message.value!.toString())));
   // Exactly once: as many records as good lines, each good line's flow among them once.
   expect(published).toHaveLength(good.length);
-  const flowIds = published.map((alert) => alert.flow_id).sort();
+  const flowIds = published.map((alert) => alert.connection_info.uid).sort();
   expect(flowIds).toEqual(
     good.map((line) => String((JSON.parse(line.text) as { flow_id: number }).flow_id)).sort(),
   );
   for (const [index, message] of alerts.entries()) {
-    expect(message.key?.toString()).toBe(published[index]!.asset_ip);
+    expect(message.key?.toString()).toBe(idsRecordKey(published[index]!));
     expect(message.headers.ce_type).toBe(topics.idsAlerts.ceType);
     expect(message.headers.ce_id).toBe(published[index]!.id);
   }

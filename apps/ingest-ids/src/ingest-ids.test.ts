@@ -6,7 +6,7 @@ import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "@vigil/config";
 import { silentLogger } from "@vigil/observability";
-import { dlqHeader, IdsAlertV1, topicName, topics } from "@vigil/schema";
+import { dlqHeader, IdsAlertV1, IdsContextV1, topicName, topics } from "@vigil/schema";
 import { createEmbeddedTransport, ensureRegistryTopics } from "@vigil/stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli, runIngestIds, startIngestIds } from "./index.ts";
@@ -41,12 +41,26 @@ class Collector extends Writable {
 const parseConfig = (argv: string[], env: Record<string, string> = {}) => cli.parse(argv, env).values;
 
 describe("vigil-ingest-ids process", () => {
-  it("--dry-run prints one valid IdsAlertV1 per alert of the example file and needs no Kafka", () => {
+  it("--dry-run prints one valid record per alert, anomaly and context event of the example file and needs no Kafka", () => {
     const result = runMain(["--dry-run", "--file", example]);
     expect(result.status).toBe(0);
-    const lines = result.stdout.trim().split("\n");
-    expect(lines).toHaveLength(45);
-    const alerts = lines.map((line) => IdsAlertV1.parse(JSON.parse(line)));
+    const lines = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { schema: string });
+    expect(lines).toHaveLength(59);
+    const alerts = lines
+      .filter((line) => line.schema === "vigil.ids.alert/v1")
+      .map((line) => IdsAlertV1.parse(line));
+    const context = lines
+      .filter((line) => line.schema === "vigil.ids.context/v1")
+      .map((line) => IdsContextV1.parse(line));
+    // 45 alerts and the SMB anomaly; flow, dns, http, tls, fileinfo as context.
+    expect(alerts).toHaveLength(46);
+    expect(alerts.filter((alert) => alert.finding_info.analytic.type === "Behavioral")).toHaveLength(1);
+    expect(new Set(context.map((event) => event.event_type))).toEqual(
+      new Set(["flow", "dns", "http", "tls", "fileinfo"]),
+    );
     expect(new Set(alerts.map((alert) => alert.asset_ip))).toEqual(
       new Set([
         "172.16.10.5",
@@ -61,9 +75,9 @@ describe("vigil-ingest-ids process", () => {
       ]),
     );
     // One line of the example is a resent duplicate: same record, same id.
-    expect(new Set(alerts.map((alert) => alert.id)).size).toBe(44);
+    expect(new Set(alerts.map((alert) => alert.id)).size).toBe(45);
     expect(result.stderr).toContain(
-      "45 alerts published, 20 other events ignored, 0 dead-lettered; input fully processed",
+      "59 records published, 6 other events ignored, 0 dead-lettered; input fully processed",
     );
   });
 

@@ -15,12 +15,13 @@ import {
 await exitOnError(cli.definition.name, async () => {
   const { values, logger, metrics, transport } = await prepareApp(cli, {
     stage: STAGE,
-    topics: () => [topics.idsAlerts, topics.dlq],
+    topics: () => [topics.idsAlerts, topics.idsContext, topics.dlq],
     needsKafka: (values) => !values.dryRun,
     // An unreadable input is reported before connecting anywhere.
     precheck: async (values) => {
       try {
-        if (values.file !== "-") (await openInput(values.file)).stream.destroy();
+        if (values.file !== "-" && values.unixSocket === undefined)
+          (await openInput(values.file)).stream.destroy();
       } catch (error) {
         if (error instanceof InputError) throw new ExitError(error.message, 2);
         throw error;
@@ -45,7 +46,7 @@ await exitOnError(cli.definition.name, async () => {
     if (values.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
     else
       process.stderr.write(
-        `${cli.definition.name}: ${describeSummary(summary, values.file === "-" ? "stdin" : values.file)}\n`,
+        `${cli.definition.name}: ${describeSummary(summary, values.unixSocket !== undefined ? `unix:${values.unixSocket}` : values.file === "-" ? "stdin" : values.file)}\n`,
       );
   } catch (error) {
     if (error instanceof InputError) throw new ExitError(error.message, 2);

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "@vigil/config";
 import { silentLogger } from "@vigil/observability";
 import { buildIdsAlert } from "@vigil/rules/testing";
-import { FindingV1, topicName, topics } from "@vigil/schema";
+import { FindingV1, idsRecordKey, topicName, topics } from "@vigil/schema";
 import {
   createEmbeddedTransport,
   EmbeddedBroker,
@@ -49,7 +49,9 @@ describe("startRulesEngine", () => {
     ];
     await transport.send(
       topicName(topics.idsAlerts),
-      alerts.map((alert) => encodeValue(topics.idsAlerts, alert, { key: alert.asset_ip, source: "test" })),
+      alerts.map((alert) =>
+        encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
+      ),
     );
     const findings = await waitForFindings(2);
     await engine.stop();

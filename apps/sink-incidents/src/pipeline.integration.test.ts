@@ -3,9 +3,9 @@ import { fileURLToPath } from "node:url";
 import { incidentIdFor } from "@vigil/incidents";
 import { silentLogger } from "@vigil/observability";
 import { createIdsAlertRule, loadPriorityList } from "@vigil/rules";
-import { buildIdsAlert } from "@vigil/rules/testing";
+import { buildIdsAlert, idsFindingInfo } from "@vigil/rules/testing";
 import { startRulesEngine } from "@vigil/rules-engine";
-import { type IdsAlertV1, IncidentV1, topicName, topics } from "@vigil/schema";
+import { type IdsAlertV1, IncidentV1, idsRecordKey, topicName, topics } from "@vigil/schema";
 import { createKafkaTransport, encodeValue, ensureRegistryTopics, type Transport } from "@vigil/stream";
 import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +47,9 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
   const publish = (alerts: IdsAlertV1[]) =>
     admin.send(
       topicName(topics.idsAlerts, prefix),
-      alerts.map((alert) => encodeValue(topics.idsAlerts, alert, { key: alert.asset_ip, source: "test" })),
+      alerts.map((alert) =>
+        encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
+      ),
     );
 
   const incidentVersions = async (): Promise<IncidentV1[]> =>
@@ -85,9 +87,9 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
     asset_ip: "10.20.5.20",
     dst: { ip: "10.20.5.20", port: 22 },
     severity: "medium",
-    signature: { id: 2001219, message: "ET SCAN Potential SSH Scan" },
+    finding_info: idsFindingInfo(2001219, "ET SCAN Potential SSH Scan"),
     cves: [],
-    metadata: {},
+    rule_metadata: {},
   });
 
   beforeAll(async () => {
@@ -144,8 +146,8 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
       finding_count: 2,
       severity: "critical",
       asset: { id: "dc01", priority: "critical" },
-      first_seen: log4j.time,
-      last_seen: log4jAgain.time,
+      first_seen: log4j.time_dt,
+      last_seen: log4jAgain.time_dt,
       window_start: "2026-03-10T00:00:00.000Z",
     });
     expect(before.get(payrollIncidentId)).toMatchObject({ version: 1, finding_count: 1, severity: "high" });

@@ -4,9 +4,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { incidentIdFor } from "@vigil/incidents";
 import { silentLogger } from "@vigil/observability";
-import { buildIdsAlert } from "@vigil/rules/testing";
+import { buildIdsAlert, idsFindingInfo } from "@vigil/rules/testing";
 import { startRulesEngine } from "@vigil/rules-engine";
-import { dlqHeader, FindingV1, type IdsAlertV1, IncidentV1, topicName, topics } from "@vigil/schema";
+import {
+  dlqHeader,
+  FindingV1,
+  type IdsAlertV1,
+  IncidentV1,
+  idsRecordKey,
+  topicName,
+  topics,
+} from "@vigil/schema";
 import {
   type ConsumedMessage,
   createEmbeddedTransport,
@@ -68,7 +76,7 @@ async function startSink(out?: string) {
 async function publishAlerts(alerts: IdsAlertV1[]): Promise<void> {
   await transport.send(
     topicName(topics.idsAlerts, prefix),
-    alerts.map((alert) => encodeValue(topics.idsAlerts, alert, { key: alert.asset_ip, source: "test" })),
+    alerts.map((alert) => encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" })),
   );
 }
 
@@ -120,9 +128,9 @@ const scanOnWorkstation = buildIdsAlert({
   asset_ip: "10.20.41.23",
   dst: { ip: "10.20.41.23", port: 3389 },
   severity: "medium",
-  signature: { id: 2001219, message: "ET SCAN Potential SSH Scan", category: "Attempted Information Leak" },
+  finding_info: idsFindingInfo(2001219, "ET SCAN Potential SSH Scan", "Attempted Information Leak"),
   cves: [],
-  metadata: {},
+  rule_metadata: {},
 });
 
 describe("rules-engine -> sink-incidents (embedded transport)", () => {
@@ -150,7 +158,7 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
       severity: "critical",
       asset: { id: "dc01", hostname: "dc01.corp.example", priority: "critical", known: true },
       title: expect.stringMatching(/^IDS alert on dc01\.corp\.example: ET EXPLOIT Apache log4j/),
-      first_seen: log4jOnDc01.time,
+      first_seen: log4jOnDc01.time_dt,
       created_at: now().toISOString(),
       cves: ["CVE-2021-44228"],
       attack: ["T1190", "TA0001"],
@@ -194,8 +202,8 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
     expect([...all.values()][0]).toMatchObject({
       finding_count: 2,
       version: 2,
-      first_seen: log4jOnDc01.time,
-      last_seen: log4jOnDc01Later.time,
+      first_seen: log4jOnDc01.time_dt,
+      last_seen: log4jOnDc01Later.time_dt,
     });
     expect([...all.values()][0]!.evidence.map((e) => e.id)).toEqual([log4jOnDc01.id, log4jOnDc01Later.id]);
   });

@@ -11,5 +11,6 @@ export {
   publishTo,
   runIngest,
 } from "./run.ts";
-export { type TailEvent, type TailLine, type TailOptions, tailFile } from "./tail.ts";
 export * from "./syslog/index.ts";
+export { type TailEvent, type TailLine, type TailOptions, tailFile } from "./tail.ts";
+export { listenUnixSocket, type SocketLine, type UnixSocketOptions } from "./unix-socket.ts";

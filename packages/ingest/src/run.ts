@@ -29,8 +29,18 @@ export type Encoder<T> = (value: T, context: { prefix: string; source: string })
 export function publishTo<S extends z.ZodType>(
   spec: TopicSpec<S>,
   keyOf: (value: z.input<S>) => string | null,
+  /** CloudEvents `ce_time` when the record's `time` is not an RFC 3339 string (OCSF's epoch ms). */
+  timeOf?: (value: z.input<S>) => string | undefined,
 ): Encoder<z.input<S>> {
-  return (value, { prefix, source }) => output(spec, value, { key: keyOf(value), source, prefix });
+  return (value, { prefix, source }) => {
+    const time = timeOf?.(value);
+    return output(spec, value, {
+      key: keyOf(value),
+      source,
+      prefix,
+      ...(time !== undefined ? { time } : {}),
+    });
+  };
 }
 
 export interface IngestSummary {

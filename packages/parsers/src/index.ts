@@ -1,26 +1,4 @@
-export {
-  type Cidr,
-  CidrError,
-  cidrContains,
-  DEFAULT_HOME_NETS,
-  formatCidr,
-  type IpFamily,
-  ipFamily,
-  NetworkSet,
-  parseCidr,
-} from "./network.ts";
-export {
-  classifyFlow,
-  EveAlertRecord,
-  extractCves,
-  type InvalidKind,
-  LIMITS,
-  mapSeverity,
-  normaliseSuricataTime,
-  type ParseResult,
-  parseSuricataEve,
-  type SuricataParseOptions,
-} from "./suricata.ts";
+export * from "./advisories/index.ts";
 export {
   DEFAULT_FIREWALL_MAX_BYTES,
   detectFirewallFormat,
@@ -34,6 +12,47 @@ export {
   type SyslogHeader,
   splitCsv,
 } from "./firewall/index.ts";
-export * from "./updates/index.ts";
-export * from "./advisories/index.ts";
+export {
+  classifyFlow,
+  extractCves,
+  flowSides,
+  type HomeNets,
+  type InvalidKind,
+  LIMITS,
+  mapSeverity,
+} from "./ids-common.ts";
 export * from "./inventory/index.ts";
+export {
+  type Cidr,
+  CidrError,
+  cidrContains,
+  DEFAULT_HOME_NETS,
+  formatCidr,
+  type IpFamily,
+  ipFamily,
+  NetworkSet,
+  parseCidr,
+} from "./network.ts";
+export {
+  parseSnortAlertJson,
+  SnortAlertRecord,
+  type SnortParseOptions,
+  type SnortParseResult,
+  snortTimeToIso,
+} from "./snort.ts";
+export {
+  EveAlertRecord,
+  EveAnomalyRecord,
+  normaliseSuricataTime,
+  type ParseResult,
+  parseSuricataEve,
+  type SuricataParseOptions,
+} from "./suricata.ts";
+export * from "./updates/index.ts";
+export {
+  parseZeekNoticeJson,
+  ZeekNoticeParser,
+  ZeekNoticeRecord,
+  type ZeekParseOptions,
+  type ZeekParseResult,
+} from "./zeek.ts";

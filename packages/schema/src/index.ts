@@ -4,6 +4,7 @@ export * from "./envelope.ts";
 export * from "./finding.ts";
 export * from "./firewall.ts";
 export * from "./ids-alert.ts";
+export * from "./ids-context.ts";
 export * from "./incident.ts";
 export * from "./inventory.ts";
 export * from "./topic-spec.ts";

@@ -3,6 +3,7 @@ import { advisoriesTopics } from "./advisories.ts";
 import { FindingV1 } from "./finding.ts";
 import { firewallTopics } from "./firewall.ts";
 import { IdsAlertV1 } from "./ids-alert.ts";
+import { IdsContextV1 } from "./ids-context.ts";
 import { IncidentV1 } from "./incident.ts";
 import { inventoryTopics } from "./inventory.ts";
 import { DAY_MS, type TopicSpec, topic } from "./topic-spec.ts";
@@ -20,12 +21,22 @@ export const topics = {
   idsAlerts: topic({
     name: "vigil.ids.alerts",
     description: "Normalized IDS alerts (Suricata, Snort, Zeek).",
-    key: "asset_ip: the internal address of the flow",
+    key: "asset_ip: the internal address of the flow (device.hostname when the alert has no address)",
     partitions: 6,
     cleanupPolicy: "delete",
     retentionMs: 7 * DAY_MS,
     ceType: "dev.vigil.ids.alert.v1",
     value: IdsAlertV1,
+  }),
+  idsContext: topic({
+    name: "vigil.ids.context",
+    description: "IDS context events (Suricata flow, http, dns, tls, ssh, fileinfo) around the alerts.",
+    key: "asset_ip: the internal address of the flow (device.hostname when the event has no address)",
+    partitions: 6,
+    cleanupPolicy: "delete",
+    retentionMs: 3 * DAY_MS,
+    ceType: "dev.vigil.ids.context.v1",
+    value: IdsContextV1,
   }),
   findings: topic({
     name: "vigil.findings",
