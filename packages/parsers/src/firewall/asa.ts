@@ -105,7 +105,11 @@ const connection: Handler = (text) => {
   const a = endpoint(first!, "first endpoint", ports);
   const b = endpoint(second!, "second endpoint", ports);
   // Cisco lists the foreign (outside) side first: for an outbound connection it is the destination.
-  const outbound = dir === "outbound";
+  // A teardown does not say which way the connection went: a well-known port facing an ephemeral
+  // one marks the first side as the server (the usual outbound case).
+  const serverFirst =
+    dir === undefined && a.port !== undefined && b.port !== undefined && a.port < 1024 && b.port >= 1024;
+  const outbound = dir === "outbound" || serverFirst;
   const nat: NonNullable<FirewallEventV1["nat"]> = {};
   const aMapped = firstMapped ? endpoint(firstMapped, "first mapped endpoint", ports) : undefined;
   const bMapped = secondMapped ? endpoint(secondMapped, "second mapped endpoint", ports) : undefined;
