@@ -218,6 +218,8 @@ const SERVICING_STACK =
 
 export function extractFileVersions(text: string): { file: string; version: string }[] {
   const versions: { file: string; version: string }[] = [];
+  // The pattern scans back from each position: only run it on text that can match.
+  if (!/version|Servicing Stack/i.test(text) || !/\.(?:dll|exe|sys)\b/i.test(text)) return versions;
   const stack = SERVICING_STACK.exec(text);
   if (stack) versions.push({ file: stack[2]!, version: stack[1]! });
   for (const match of text.matchAll(FILE_VERSION)) {
@@ -267,6 +269,16 @@ export function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) : text;
 }
 
+let lastObserved = { ms: Number.NaN, text: "" };
+
+/** The read time; formatting a date per record is measurable, so one string serves a millisecond. */
+function observedTime(options: UpdateParseOptions): string {
+  if (options.now) return options.now().toISOString();
+  const ms = Date.now();
+  if (ms !== lastObserved.ms) lastObserved = { ms, text: new Date(ms).toISOString() };
+  return lastObserved.text;
+}
+
 export interface ParserState {
   /** Ids given out at the current timestamp, so repeated identical entries get distinct ids. */
   idsAtTime: Map<string, number>;
@@ -307,7 +319,7 @@ export function finishEvent(
     ...(entry.time !== undefined ? { time: entry.time } : {}),
     ...(entry.timeBasis !== undefined ? { time_basis: entry.timeBasis } : {}),
     ...(entry.loggedTime !== undefined ? { logged_time: entry.loggedTime } : {}),
-    observed_time: (options.now?.() ?? new Date()).toISOString(),
+    observed_time: observedTime(options),
     source_log: sourceLog,
     ...(host !== undefined
       ? { host, host_origin: options.host !== undefined ? ("configured" as const) : ("log" as const) }

@@ -27,6 +27,7 @@ export function wsusContinues(line: Buffer): boolean {
   return !WSUS_START.test(line.toString("latin1", 0, 40));
 }
 
+const FAULT_ID = new RegExp(`\\bID=(${GUID_PATTERN})`, "i");
 const EXCEPTION = /^((?:[A-Za-z_][\w]*\.)+[A-Za-z_]\w*(?:Exception|Error))\s*:\s*(.*)$/;
 
 function kindOf(component: string, message: string): UpdateEventKind {
@@ -88,7 +89,7 @@ export function parseWsusEntry(
     signature = "ms-954960-server-duplicate-key";
 
   const actor = /\bactor\s*=\s*([^\s,]+)/i.exec(message);
-  const faultId = new RegExp(`\\bID=(${GUID_PATTERN})`, "i").exec(message);
+  const faultId = FAULT_ID.exec(message);
   return {
     time,
     timeBasis: "utc",

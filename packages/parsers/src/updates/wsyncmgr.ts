@@ -24,6 +24,8 @@ const SMS_TIME = /^(\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.(\d
 const CM_TIME = /^(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?([+-]\d{1,4})?$/;
 const CM_DATE = /^(\d{1,2})-(\d{1,2})-(\d{4})$/;
 
+const SYNCHRONIZING_UPDATE = new RegExp(`Synchronizing update \\{?(${GUID_PATTERN})\\}?`, "i");
+
 export const WSYNCMGR_EXPECTED =
   "ConfigMgr Wsyncmgr.log lines: CMTrace '<![LOG[text]LOG]!><time=... date=... component=...>', 'text  $$<component><date time><thread=N>', or plain sync manager text";
 
@@ -166,7 +168,7 @@ export function parseWsyncmgrEntry(
     const server = updateServer(serverMatch[1]!);
     if (server) state.server = server;
   }
-  const guid = new RegExp(`Synchronizing update \\{?(${GUID_PATTERN})\\}?`, "i").exec(message);
+  const guid = SYNCHRONIZING_UPDATE.exec(message);
   if (guid) updateIds = [`{${guid[1]!.toUpperCase()}}`];
   const sys = /\bSYS=([A-Za-z0-9_.-]{1,255})/.exec(message);
 
