@@ -323,7 +323,12 @@ export async function restoreTable(
   logger: Logger,
 ): Promise<{ table: AssetTable; restored: number }> {
   const latest = new Map<string, HostV1>();
-  for (const message of await transport.readAll(topicName(topics.inventoryHosts, prefix))) {
+  // A freshly created or just-moved partition answers "not the leader" for a moment: retried.
+  const messages = await withRetry(() => transport.readAll(topicName(topics.inventoryHosts, prefix)), {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn({ err: error, attempt, delayMs }, "restore failed; retrying"),
+  });
+  for (const message of messages) {
     if (message.value === null) {
       if (message.key) latest.delete(message.key.toString());
       continue;

@@ -25,7 +25,9 @@ import type {
  *
  * Addresses are current state: each address belongs to at most one asset, the one that was seen
  * with it most recently. A later observation moves it (the previous holder loses it); an earlier
- * one (input out of order) does not. A released lease removes it from its holder.
+ * one (input out of order) does not. A released lease removes it from its holder. DNS records
+ * (registrations lag behind leases) bind free addresses only: they never move an address, and
+ * any other source takes an address only DNS vouched for.
  *
  * Facts (OS, hardware, antivirus, directory data, names, roles, connectivity) are merged field by
  * field: a field is overwritten by a source of higher precedence (osquery > inventory export >
@@ -386,7 +388,10 @@ export class AssetTable {
     if (holderId !== undefined && holderId !== host.id) {
       const holder = this.#assets.get(holderId)!;
       const held = holder.ips.find((item) => item.ip === ip);
-      if (held && held.last_seen > time) return; // an older sighting: the address has moved on since
+      // DNS registrations lag behind leases and agents: they name addresses but never move them,
+      // and an address only DNS vouches for goes to whoever else is seen with it.
+      if (source === "dns") return;
+      if (held && held.source !== "dns" && held.last_seen > time) return; // an older sighting: the address has moved on since
       holder.ips = holder.ips.filter((item) => item.ip !== ip);
       holder.time = time > holder.time ? time : holder.time;
       changed.add(holder.id);
@@ -394,7 +399,8 @@ export class AssetTable {
     this.#ip.set(ip, host.id);
     const entry = host.ips.find((item) => item.ip === ip);
     if (entry) {
-      if (time > entry.last_seen) entry.last_seen = time;
+      // A DNS record does not make a lease or an agent's sighting any more recent.
+      if (time > entry.last_seen && (source !== "dns" || entry.source === "dns")) entry.last_seen = time;
       if (time < entry.first_seen) entry.first_seen = time;
       if (SOURCE_PRECEDENCE[source] > SOURCE_PRECEDENCE[entry.source]) entry.source = source;
     } else {

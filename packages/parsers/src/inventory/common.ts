@@ -112,7 +112,15 @@ export function normalizeMac(value: string | undefined): string | undefined {
 export function normalizeIp(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const ip = value.trim().toLowerCase();
-  return isIP(ip) !== 0 ? ip : undefined;
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  if (family !== 6) return undefined;
+  // One spelling per address (`2001:db8::1`, not `2001:0db8:0:0::1`), as WHATWG URLs write it.
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Serial numbers that vendors ship as placeholders and that identify nothing. */

@@ -4,6 +4,7 @@ import {
   cleanText,
   compact,
   decodeText,
+  describeContent,
   guarded,
   type InventoryParse,
   type InventoryParseOptions,
@@ -60,7 +61,7 @@ export function parseAdComputersCsv(
       return {
         ok: false,
         format: "ad-csv",
-        error: `expected ${AD_CSV_EXPECTED}, found CSV that cannot be read (${(error as Error).message})`,
+        error: `expected ${AD_CSV_EXPECTED}, found ${describeContent(text)} (csv-parse: ${(error as Error).message})`,
       };
     }
     const [header, ...body] = rows;

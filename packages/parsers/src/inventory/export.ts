@@ -5,6 +5,7 @@ import {
   cleanText,
   compact,
   decodeText,
+  describeContent,
   guarded,
   hardwareTypeOfChassis,
   type InventoryParse,
@@ -176,7 +177,9 @@ function csvRows(text: string, mapping: ExportMapping): { rows: SourceRow[] } | 
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (error) {
     // A quote that never closes makes the rest of the file one field: refuse the whole file.
-    return { error: `expected CSV, found a file csv-parse cannot read (${(error as Error).message})` };
+    return {
+      error: `expected CSV, found ${describeContent(text)} that csv-parse cannot read (${(error as Error).message})`,
+    };
   }
   const [header, ...body] = records;
   if (header === undefined) return { rows: [] };
