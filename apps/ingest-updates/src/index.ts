@@ -130,7 +130,7 @@ A multi-line entry (a .NET stack trace, a SOAP fault block) is one event. Known 
 ms-954960-client-syncupdates-0x8024400e, ms-954960-server-duplicate-key, ms-954960-server-unfixed-version,
 ms-954960-server-fix-installed, ms-954474-unexpected-deploymentaction, ms-954474-zero-processed-summary.
 Examples:
-  vigil-ingest-updates --brokers 127.0.0.1:9092 --file examples/updates/clients/ws-0101/WindowsUpdate.log --host ws-0101.corp.example
+  vigil-ingest-updates --brokers 127.0.0.1:9092 --file examples/updates/clients/ws-0101.corp.example/WindowsUpdate.log --host ws-0101.corp.example
   vigil-ingest-updates --dry-run --format wsus --host wsus01.corp.example --file SoftwareDistribution.log | jq .signature
   vigil-ingest-updates --dry-run --json --file CBS.log --utc-offset +09:00
 Exit codes: 0 the input was fully processed (dead letters included: the summary counts them),

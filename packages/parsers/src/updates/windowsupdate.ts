@@ -42,6 +42,8 @@ export function newWindowsUpdateState(): WindowsUpdateState {
 
 /** A line continues the open entry when it belongs to the SOAP fault block of a sync failure. */
 export function windowsUpdateContinues(line: Buffer, first: Buffer): boolean {
+  // Nearly every entry is one line: rule that out before any regex.
+  if (!first.includes("soap client error") || !line.includes("WARNING:")) return false;
   const text = line.toString("latin1");
   const next = WINDOWSUPDATE_HEADER.exec(text);
   if (!next) return false;
