@@ -81,6 +81,43 @@ describe("vigil-ingest-ids process", () => {
     );
   });
 
+  it("detects Snort alert_json and Zeek notice.log (TSV and JSON) on the first line, and --format overrides", () => {
+    const dir = join(example, "..", "..", "ids");
+    for (const [file, product, count] of [
+      ["snort-alert_json.txt", "Snort", 5],
+      ["zeek-notice.log", "Zeek", 3],
+      ["zeek-notice.json", "Zeek", 3],
+    ] as const) {
+      const result = runMain(["--dry-run", "--file", join(dir, file), "--sensor", "s1"]);
+      expect(result.status, result.stderr).toBe(0);
+      const alerts = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => IdsAlertV1.parse(JSON.parse(line)));
+      expect(alerts).toHaveLength(count);
+      expect(new Set(alerts.map((alert) => alert.metadata.product.name))).toEqual(new Set([product]));
+    }
+    // Forced to the wrong format, every line is dead-lettered with a reason, none is lost.
+    const forced = runMain([
+      "--dry-run",
+      "--format",
+      "snort-json",
+      "--file",
+      join(dir, "zeek-notice.json"),
+      "--json",
+    ]);
+    expect(forced.status).toBe(0);
+    expect(JSON.parse(forced.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      summary: { read: 3, published: 0, deadLettered: 3 },
+    });
+  });
+
+  it("refuses --follow on stdin", () => {
+    const result = runMain(["--dry-run", "--follow"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--follow and --checkpoint need --file PATH");
+  });
+
   it("--dry-run over bad input dead-letters to stderr, prints the good records and exits 0", () => {
     const fixture = mixedFixture();
     const file = join(workDir, "mixed.json");
