@@ -244,9 +244,7 @@ describe("asset identity properties", () => {
         new Set(list.map((m) => m.serial)).size === list.length &&
         new Set(list.map((m) => m.mac.join())).size === list.length,
     );
-  function observationsOf(
-    list: { name: string; serial: string; mac: number[] }[],
-  ): HostObservation[] {
+  function observationsOf(list: { name: string; serial: string; mac: number[] }[]): HostObservation[] {
     return list.flatMap((m, index) => {
       const mac = `02:${m.mac.map((byte) => byte.toString(16).padStart(2, "0")).join(":")}`;
       const ip = `10.20.${40 + Math.floor(index / 250)}.${(index % 250) + 1}`;
