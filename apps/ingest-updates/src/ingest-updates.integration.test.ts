@@ -67,7 +67,12 @@ async function expectEveryEntryAccountedFor(prefix: string, source: string): Pro
     const letter = letters.find(
       (message) => message.headers[dlqHeader.sourceLocation] === `${source}:${line}`,
     );
-    if (!letter) throw new Error(`the entry at line ${line} (${expected.kind}) is not in the DLQ`);
+    if (!letter) {
+      const found = letters.map(
+        (message) => `${message.headers[dlqHeader.sourceLocation]} ${message.headers[dlqHeader.kind]}`,
+      );
+      throw new Error(`the entry at line ${line} (${expected.kind}) is not in the DLQ: ${found.join("; ")}`);
+    }
     expect(letter.headers[dlqHeader.kind]).toBe(expected.kind);
     expect(letter.headers[dlqHeader.reason]).toContain(expected.reason);
     expect(letter.headers[dlqHeader.stage]).toBe("ingest-updates");
