@@ -559,14 +559,14 @@ const manifest = [
     file: `${WSUS}/SoftwareDistribution.log`,
     format: "wsus",
     host: WSUS,
-    ip: "10.20.3.10",
+    ip: "10.20.1.30",
     role: "WSUS 3.0 SP1 server (954960, fixed 2008-07-10 01:30 UTC: 3.1.6001.66)",
   },
   {
     file: "sccm01.corp.example/Wsyncmgr.log",
     format: "wsyncmgr",
     host: "sccm01.corp.example",
-    ip: "10.20.3.20",
+    ip: "10.20.1.31",
     role: "ConfigMgr 2007 SP1 site server CEN (954474 until 2008-06-18)",
   },
 ];
