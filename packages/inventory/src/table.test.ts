@@ -230,7 +230,7 @@ describe("asset identity", () => {
   });
 });
 
-describe("asset identity properties", () => {
+describe("asset identity properties", { timeout: 30_000 }, () => {
   // Machines with unique names, serials and MACs, reported by several sources in any order.
   const machine = fc.record({
     name: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/),

@@ -186,7 +186,7 @@ describe("inventory exports", () => {
     expect(!unclosed.ok && unclosed.error).toContain("expected CSV");
   });
 
-  it("never throws (fuzz)", () => {
+  it("never throws (fuzz)", { timeout: 30_000 }, () => {
     fuzz(
       (text) => parseInventoryExport(text, hardware, "csv"),
       ["Name,Domain,Serial,MAC,IP", "WS-1,corp.example,S1,00-11-22-33-44-55,10.0.0.1", '"', ",,,", "{3}"],
@@ -283,7 +283,7 @@ describe("directory exports", () => {
     expect(!notLdif.ok && notLdif.error).toContain("found ISC DHCP leases");
   });
 
-  it("never throws (fuzz)", () => {
+  it("never throws (fuzz)", { timeout: 30_000 }, () => {
     fuzz(
       (text) => parseAdComputersCsv(text),
       [header, '"CN=A,DC=x","a.x","True","1/1/2024","A","Windows",""', '"', "#TYPE x"],
@@ -361,7 +361,7 @@ describe("BIND zone files", () => {
     expect(!result.ok && result.error).toContain("expected a DNS zone file in BIND master format");
   });
 
-  it("never throws (fuzz)", () => {
+  it("never throws (fuzz)", { timeout: 30_000 }, () => {
     fuzz(
       (text) => parseBindZone(text),
       [
@@ -436,7 +436,7 @@ describe("ISC DHCP leases", () => {
     expect(!result.ok && result.error).toMatch(/^expected ISC DHCP leases .* found JSON lines/);
   });
 
-  it("never throws (fuzz)", () => {
+  it("never throws (fuzz)", { timeout: 30_000 }, () => {
     fuzz(
       (text) => parseDhcpLeases(text),
       [
