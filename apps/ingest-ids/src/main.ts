@@ -38,7 +38,9 @@ await exitOnError(cli.definition.name, async () => {
       logger,
       metrics,
       config: values,
-      stdin: process.stdin,
+      // Only when it is the input: touching process.stdin otherwise was seen to stall a follower's
+      // batch timer until shutdown (stdin on /dev/null, Node 24).
+      ...(values.file === "-" && values.unixSocket === undefined ? { stdin: process.stdin } : {}),
       out: process.stdout,
       errOut: process.stderr,
       signal: controller.signal,

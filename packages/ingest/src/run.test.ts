@@ -343,6 +343,38 @@ describe("runIngest", () => {
     await transport.close();
   });
 
+  it("reports as acknowledged only lines whose outputs were acknowledged, also when a line's output starts the next batch", async () => {
+    const { transport, prefix } = await freshTransport();
+    const alertsTopic = topicName(topics.idsAlerts, prefix);
+    const seen: Array<{ line: number; publishedThen: number }> = [];
+    await runIngest({
+      transport,
+      lines: readLines(
+        Readable.from([Buffer.from(`${[1, 2, 3, 4, 5].map((index) => alertLine(index)).join("\n")}\n`)]),
+        {
+          maxLineBytes: 4096,
+        },
+      ),
+      parse,
+      encode,
+      topicPrefix: prefix,
+      stage: "ingest-ids",
+      source: "eve.json",
+      logger: silentLogger(),
+      // Every record overflows the byte budget: each batch is cut before the line being handled.
+      maxBatchBytes: 1,
+      onAcknowledged: async (line) => {
+        const offsets = await transport.endOffsets(alertsTopic);
+        seen.push({
+          line: line.lineNumber,
+          publishedThen: offsets.reduce((sum, { offset }) => sum + Number(offset), 0),
+        });
+      },
+    });
+    expect(seen.map((entry) => entry.line)).toEqual([1, 2, 3, 4, 5]);
+    for (const entry of seen) expect(entry.publishedThen).toBe(entry.line);
+  });
+
   it("dead-letters a record its encoder refuses instead of stopping", async () => {
     const { transport, prefix } = await freshTransport();
     const summary = await runIngest({

@@ -159,6 +159,8 @@ export async function runIngest<T, L extends Line = Line>(
   };
   let lineNumber = 0;
   let lastLine: L | undefined;
+  let previousLineNumber = 0;
+  let previousLine: L | undefined;
   let pending: Pending<L> = emptyBatch(0);
   let sending: Promise<void> = Promise.resolve();
   let sendError: IngestPublishError | undefined;
@@ -177,14 +179,18 @@ export async function runIngest<T, L extends Line = Line>(
     return size;
   }
 
-  /** Hands the current batch to the (serial) sender; sends stay in line order. */
-  function cutBatch(): Promise<void> {
+  /**
+   * Hands the current batch to the (serial) sender; sends stay in line order. `beforeCurrentLine`:
+   * the line being handled goes into the next batch (its output did not fit), so this batch only
+   * covers the lines before it.
+   */
+  function cutBatch(beforeCurrentLine = false): Promise<void> {
     if (lingerTimer) clearTimeout(lingerTimer);
     lingerTimer = undefined;
     const batch = pending;
-    batch.upToLine = lineNumber;
-    batch.lastLine = lastLine;
-    pending = emptyBatch(lineNumber);
+    batch.upToLine = beforeCurrentLine ? previousLineNumber : lineNumber;
+    batch.lastLine = beforeCurrentLine ? previousLine : lastLine;
+    pending = emptyBatch(batch.upToLine);
     sending = sending.then(() => (sendError ? undefined : sendBatch(batch)));
     return sending;
   }
@@ -247,7 +253,7 @@ export async function runIngest<T, L extends Line = Line>(
   async function add(item: Output, isRecord: boolean): Promise<void> {
     if (dryRun) return;
     const size = messageBytes(item);
-    if (pending.outputs.length > 0 && pending.bytes + size > maxBatchBytes) await cutBatch();
+    if (pending.outputs.length > 0 && pending.bytes + size > maxBatchBytes) await cutBatch(true);
     pending.outputs.push(item);
     pending.bytes += size;
     if (isRecord) pending.records += 1;
@@ -320,6 +326,8 @@ export async function runIngest<T, L extends Line = Line>(
         summary.aborted = true;
         break;
       }
+      previousLineNumber = lineNumber;
+      previousLine = lastLine;
       lineNumber = line.lineNumber;
       lastLine = line;
       summary.read += 1;
