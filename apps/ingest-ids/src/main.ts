@@ -38,8 +38,7 @@ await exitOnError(cli.definition.name, async () => {
       logger,
       metrics,
       config: values,
-      // Only when it is the input: touching process.stdin otherwise was seen to stall a follower's
-      // batch timer until shutdown (stdin on /dev/null, Node 24).
+      // Only when it is the input: a follower or a socket listener leaves the process's stdin alone.
       ...(values.file === "-" && values.unixSocket === undefined ? { stdin: process.stdin } : {}),
       out: process.stdout,
       errOut: process.stderr,
