@@ -140,6 +140,26 @@ function isInternalTopic(name: string): boolean {
   return name.startsWith("__");
 }
 
+/** Broker answers that mean the idempotent producer's state is broken, not the request. */
+const PRODUCER_STATE_ERRORS = new Set([
+  "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  "UNKNOWN_PRODUCER_ID",
+  "INVALID_PRODUCER_EPOCH",
+]);
+
+/** Retries an admin read through leader movements and metadata that lags a topic's creation. */
+async function retryRetriable<T>(operation: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= attempts) throw error;
+      await sleep(Math.min(2_000, 100 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 function errorType(error: unknown): string | undefined {
   if (typeof error === "object" && error !== null && "type" in error && typeof error.type === "string") {
     return error.type;
@@ -209,7 +229,41 @@ class KafkaTransport implements Transport {
         }
       }
     }
+    if (missing.length > 0) await this.waitForLeaders(missing.map((topic) => topic.name));
     for (const name of wanted.keys()) this.knownTopics.add(name);
+  }
+
+  /**
+   * `createTopics({ waitForLeaders })` returns once the controller has elected leaders, which
+   * the broker serving a request may not know yet: reads and the first sends would then fail
+   * with NOT_LEADER_OR_FOLLOWER. Wait until the metadata shows a leader for every partition.
+   */
+  private async waitForLeaders(names: string[], timeoutMs = 15_000): Promise<void> {
+    const admin = await this.admin();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: names });
+        const ready = topics.every((topic) =>
+          topic.partitions.every((partition) => partition.partitionErrorCode === 0 && partition.leader >= 0),
+        );
+        if (ready && topics.length === names.length) return;
+      } catch (error) {
+        if ((error as { retriable?: unknown }).retriable !== true) throw error;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Kafka topics ${names.join(", ")} have no leader for every partition after ${timeoutMs} ms`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  private async resetProducer(broken: Producer): Promise<void> {
+    const current = await this.producerConnection?.catch(() => undefined);
+    if (current === broken) this.producerConnection = undefined;
+    await broken.disconnect().catch(() => {});
   }
 
   async listTopics(): Promise<string[]> {
@@ -236,6 +290,13 @@ class KafkaTransport implements Transport {
       if (errorType(error) === "UNKNOWN_TOPIC_OR_PARTITION") {
         this.knownTopics.delete(topic);
         throw missingTopicError(topic);
+      }
+      if (PRODUCER_STATE_ERRORS.has(errorType(error) ?? "")) {
+        // kafkajs's idempotent producer can lose track of its sequence numbers after a retried
+        // request (seen right after topic creation); every later send to that partition then
+        // fails. A new producer gets a new producer id and fresh sequences; the caller retries.
+        this.logger.warn({ err: error, topic }, "resetting the idempotent producer after a sequence error");
+        await this.resetProducer(producer);
       }
       throw error;
     }
@@ -271,7 +332,7 @@ class KafkaTransport implements Transport {
     const remaining = new Map<number, bigint>();
     const reachedOffsets = new Map<number, bigint>();
     const recordTargets = async () => {
-      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+      for (const { partition, high, low } of await retryRetriable(() => admin.fetchTopicOffsets(topic))) {
         const reached = reachedOffsets.get(partition) ?? BigInt(low);
         if (BigInt(high) > reached) remaining.set(partition, BigInt(high));
       }
@@ -341,7 +402,7 @@ class KafkaTransport implements Transport {
   async endOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>> {
     await this.requireTopics([topic]);
     const admin = await this.admin();
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
     return offsets.map(({ partition, high }) => ({ partition, offset: high })).sort(byPartition);
   }
 
@@ -351,7 +412,7 @@ class KafkaTransport implements Transport {
   ): Promise<Array<{ partition: number; offset: string }>> {
     await this.requireTopics([topic]);
     const admin = await this.admin();
-    const topics = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const topics = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     const partitions = topics.find((entry) => entry.topic === topic)?.partitions ?? [];
     return partitions.map(({ partition, offset }) => ({ partition, offset })).sort(byPartition);
   }
