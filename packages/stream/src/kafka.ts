@@ -236,7 +236,7 @@ class KafkaTransport implements Transport {
   /**
    * `createTopics({ waitForLeaders })` returns once the controller has elected leaders, which
    * the broker serving a request may not know yet: reads and the first sends would then fail
-   * with NOT_LEADER_OR_FOLLOWER. Wait until the metadata shows a leader for every partition.
+   * with NOT_LEADER_OR_FOLLOWER. Wait until every partition's leader answers.
    */
   private async waitForLeaders(names: string[], timeoutMs = 15_000): Promise<void> {
     const admin = await this.admin();
@@ -247,7 +247,14 @@ class KafkaTransport implements Transport {
         const ready = topics.every((topic) =>
           topic.partitions.every((partition) => partition.partitionErrorCode === 0 && partition.leader >= 0),
         );
-        if (ready && topics.length === names.length) return;
+        // A leader in the metadata is not yet a leader that serves: KRaft brokers answer
+        // NOT_LEADER_OR_FOLLOWER for a moment after. A produce then fails on some partitions,
+        // and kafkajs's idempotent producer mis-tracks sequences on that partial failure
+        // (OUT_OF_ORDER_SEQUENCE_NUMBER next). ListOffsets reaches every partition's leader.
+        if (ready && topics.length === names.length) {
+          for (const name of names) await admin.fetchTopicOffsets(name);
+          return;
+        }
       } catch (error) {
         if ((error as { retriable?: unknown }).retriable !== true) throw error;
       }
