@@ -296,3 +296,12 @@ export function quote(value: unknown): string {
   const cut = text.length > 80 ? `${text.slice(0, 80)}…` : text;
   return JSON.stringify(cut);
 }
+
+/**
+ * `connection_info.protocol_name`: the transport protocol in lower case, or nothing when the
+ * source left it empty (the schema requires a non-empty name whenever the path is present).
+ */
+export function protocolNameField(proto: string | number | undefined): { protocol_name?: string } {
+  const name = proto === undefined ? "" : String(proto).trim().toLowerCase();
+  return name === "" ? {} : { protocol_name: name };
+}

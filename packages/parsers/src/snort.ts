@@ -18,6 +18,7 @@ import {
   networkSetOf,
   parseJsonObject,
   port,
+  protocolNameField,
   quote,
   recordId,
   severityFields,
@@ -178,7 +179,7 @@ export function parseSnortAlertJson(
     ...(src ? { src_endpoint: src } : {}),
     ...(dst ? { dst_endpoint: dst } : {}),
     connection_info: {
-      ...(record.proto !== undefined ? { protocol_name: record.proto.toLowerCase() } : {}),
+      ...protocolNameField(record.proto),
       direction: sides.direction,
       direction_id: sides.direction_id,
     },

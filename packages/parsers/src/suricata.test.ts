@@ -637,3 +637,11 @@ describe("parseSuricataEve: bad input never throws", () => {
     expectInvalid(result, "schema", /^timestamp: .*; src_ip: .*; dest_ip: .*; and \d+ more$/);
   });
 });
+
+describe("an empty protocol (found by the fuzz test)", () => {
+  it("leaves connection_info.protocol_name out instead of emitting an invalid alert", () => {
+    const alert = expectAlert(parseSuricataEve(line({ ...log4shell, proto: "" }), { now: fixedNow }));
+    expect(IdsAlertV1.safeParse(alert).success).toBe(true);
+    expect(alert.connection_info.protocol_name).toBeUndefined();
+  });
+});

@@ -28,6 +28,7 @@ import {
   networkSetOf,
   parseJsonObject,
   port,
+  protocolNameField,
   quote,
   recordId,
   severityFields,
@@ -266,7 +267,7 @@ function commonFields(eve: EveCommon, text: string, options: SuricataParseOption
       ...(src ? { src_endpoint: src } : {}),
       ...(dst ? { dst_endpoint: dst } : {}),
       connection_info: {
-        ...(eve.proto !== undefined ? { protocol_name: String(eve.proto).toLowerCase() } : {}),
+        ...protocolNameField(eve.proto),
         direction: sides.direction,
         direction_id: sides.direction_id,
         ...(flowId !== undefined ? { uid: flowId } : {}),

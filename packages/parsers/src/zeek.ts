@@ -17,6 +17,7 @@ import {
   networkSetOf,
   parseJsonObject,
   port,
+  protocolNameField,
   quote,
   recordId,
   severityFields,
@@ -283,7 +284,7 @@ function toAlert(record: Record<string, unknown>, text: string, options: ZeekPar
     ...(src ? { src_endpoint: src } : {}),
     ...(dst ? { dst_endpoint: dst } : {}),
     connection_info: {
-      ...(notice.proto !== undefined ? { protocol_name: notice.proto.toLowerCase() } : {}),
+      ...protocolNameField(notice.proto),
       direction: sides.direction,
       direction_id: sides.direction_id,
       ...(notice.uid !== undefined ? { uid: notice.uid } : {}),
