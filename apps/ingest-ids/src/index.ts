@@ -3,7 +3,8 @@ import { access, constants, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
-  FileCheckpoint,
+  CheckpointError,
+  checkpointedTail,
   IngestPublishError,
   type IngestSummary,
   type Line,
@@ -356,14 +357,22 @@ export async function runIngestIds(deps: IngestIdsDeps): Promise<IngestSummary> 
   if (config.follow || config.checkpoint !== undefined) {
     if (config.file === "-") throw new InputError("--follow and --checkpoint need --file PATH, not stdin");
     await openInput(config.file).then(({ stream }) => stream.destroy());
-    const checkpoint =
-      config.checkpoint !== undefined ? new FileCheckpoint(config.checkpoint, config.file) : undefined;
-    let start: Awaited<ReturnType<FileCheckpoint["load"]>>;
+    let tail: Awaited<ReturnType<typeof checkpointedTail>>;
     try {
-      start = await checkpoint?.load();
+      tail = await checkpointedTail({
+        path: config.file,
+        checkpointPath: config.checkpoint,
+        follow: config.follow ?? false,
+        maxLineBytes: config.maxLineBytes,
+        dryRun: config.dryRun,
+        signal: deps.signal,
+        onEvent: (event) => logger.info(event, `tail ${event.kind}`),
+      });
     } catch (error) {
-      throw new InputError((error as Error).message);
+      if (error instanceof CheckpointError) throw new InputError(error.message);
+      throw error;
     }
+    const { start, lines, save } = tail;
     if (
       start !== undefined &&
       start.offset > 0 &&
@@ -384,17 +393,8 @@ export async function runIngestIds(deps: IngestIdsDeps): Promise<IngestSummary> 
     return runIngest<IdsRecord, TailLine>({
       ...common,
       source: config.file,
-      lines: tailFile({
-        path: config.file,
-        maxLineBytes: config.maxLineBytes,
-        start,
-        follow: config.follow ?? false,
-        ...(deps.signal ? { signal: deps.signal } : {}),
-        onEvent: (event) => logger.info(event, `tail ${event.kind}`),
-      }),
-      ...(checkpoint !== undefined && !config.dryRun
-        ? { onAcknowledged: (line: TailLine) => checkpoint.save(line.position) }
-        : {}),
+      lines,
+      ...(save !== undefined ? { onAcknowledged: (line: TailLine) => save(line.position) } : {}),
     });
   }
 

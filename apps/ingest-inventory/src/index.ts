@@ -1,9 +1,10 @@
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { CheckpointError, watchDirectory } from "@vigil/ingest";
 import { AssetTable, auditRecord } from "@vigil/inventory";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import {
@@ -526,43 +527,9 @@ async function inputFromFile(path: string, limit: number): Promise<Input> {
   };
 }
 
-/** Processed-file memory for --dir: written atomically after each file's records are acknowledged. */
-interface DirState {
-  processed: Record<string, { size: number; mtimeMs: number; at: string }>;
-}
-
-async function readState(path: string): Promise<DirState> {
-  try {
-    const parsed = JSON.parse(await readFile(path, "utf8")) as DirState;
-    return typeof parsed.processed === "object" && parsed.processed !== null ? parsed : { processed: {} };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { processed: {} };
-    throw new InputError(`--state ${path} cannot be read: ${(error as Error).message}`);
-  }
-}
-
-async function writeState(path: string, state: DirState): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 1)}\n`);
-  await rename(temporary, path);
-}
-
 export function statePathFor(config: Pick<IngestInventoryConfig, "dir" | "state">): string {
   return config.state ?? join(config.dir!, ".vigil-ingest-inventory.json");
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 /** Runs the whole ingest: one input (file or stdin), or a watched directory. */
 export async function runInventoryIngest(deps: IngestInventoryDeps): Promise<InventorySummary> {
@@ -582,40 +549,27 @@ export async function runInventoryIngest(deps: IngestInventoryDeps): Promise<Inv
     await ingest.process(input, false);
     return ingest.summary;
   }
-  const statePath = statePathFor(config);
   await mkdir(config.dir, { recursive: true });
-  const state = await readState(statePath);
-  const stateName = basename(statePath);
-  const previous = new Map<string, string>();
-  while (!deps.signal?.aborted) {
-    const names = (await readdir(config.dir))
-      .filter((name) => !name.startsWith(".") && name !== stateName)
-      .sort();
-    for (const name of names) {
-      if (deps.signal?.aborted) break;
-      const path = join(config.dir, name);
-      const info = await stat(path).catch(() => undefined);
-      if (!info?.isFile()) continue;
-      const done = state.processed[name];
-      if (done && done.size === info.size && done.mtimeMs === info.mtimeMs) continue;
-      // A file still being written changes between scans: wait for it to hold still.
-      const signature = `${info.size}:${info.mtimeMs}`;
-      if (!config.once && previous.get(name) !== signature) {
-        previous.set(name, signature);
-        continue;
-      }
-      try {
-        await ingest.process(await inputFromFile(path, config.maxFileBytes), true);
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        logger.error({ file: path, err: error }, "file skipped");
-        ingest.summary.filesRefused += 1;
-      }
-      state.processed[name] = { size: info.size, mtimeMs: info.mtimeMs, at: new Date().toISOString() };
-      await writeState(statePath, state);
-    }
-    if (config.once) break;
-    await sleep(config.pollSeconds * 1000, deps.signal);
+  try {
+    await watchDirectory({
+      dir: config.dir,
+      statePath: statePathFor(config),
+      once: config.once,
+      pollMs: config.pollSeconds * 1000,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      process: async (file) => {
+        try {
+          await ingest.process(await inputFromFile(file.path, config.maxFileBytes), true);
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          logger.error({ file: file.path, err: error }, "file skipped");
+          ingest.summary.filesRefused += 1;
+        }
+      },
+    });
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new InputError(`--${error.message}`);
+    throw error;
   }
   return ingest.summary;
 }

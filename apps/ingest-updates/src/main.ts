@@ -21,7 +21,7 @@ await exitOnError(cli.definition.name, async () => {
     // An unreadable input is reported before connecting anywhere.
     precheck: async (values) => {
       try {
-        if (values.file !== "-") (await openInput(values.file)).stream.destroy();
+        if (values.dir === undefined && values.file !== "-") (await openInput(values.file)).stream.destroy();
       } catch (error) {
         if (error instanceof InputError) throw new ExitError(error.message, 2);
         throw error;
@@ -46,7 +46,7 @@ await exitOnError(cli.definition.name, async () => {
     if (values.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
     else
       process.stderr.write(
-        `${cli.definition.name}: ${describeSummary(summary, values.file === "-" ? "stdin" : values.file)}\n`,
+        `${cli.definition.name}: ${describeSummary(summary, values.dir ?? (values.file === "-" ? "stdin" : values.file))}\n`,
       );
   } catch (error) {
     if (error instanceof InputError || error instanceof FormatError) throw new ExitError(error.message, 2);

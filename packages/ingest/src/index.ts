@@ -1,4 +1,12 @@
 export { CheckpointError, FileCheckpoint, type FilePosition, writeFileAtomic } from "./checkpoint.ts";
+export {
+  type DirectoryFile,
+  type DirectoryState,
+  loadDirectoryState,
+  type WatchDirectoryOptions,
+  watchDirectory,
+} from "./directory.ts";
+export { type CheckpointedTail, type CheckpointedTailOptions, checkpointedTail } from "./follow.ts";
 export { DEFAULT_OVERSIZED_KEEP_BYTES, type Line, type ReadLinesOptions, readLines } from "./lines.ts";
 export { type GroupLinesOptions, groupLines, type OpenRecord, type RecordLines } from "./multiline.ts";
 export { type IngestRecord, type RecordIngestOptions, runRecordIngest } from "./records.ts";

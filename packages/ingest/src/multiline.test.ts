@@ -28,6 +28,12 @@ describe("groupLines", () => {
       [5, 5, 1],
       [6, 7, 2],
     ]);
+    // The reader's own last line travels along: a tail's position there is what a checkpoint saves.
+    expect(records.map((record) => [record.last.lineNumber, record.last.bytes.toString()])).toEqual([
+      [4, " at b()"],
+      [5, "E2 fine"],
+      [7, " at c()"],
+    ]);
     expect(records.every((record) => !record.oversized)).toBe(true);
   });
 

@@ -1,9 +1,11 @@
 import type { Line } from "./lines.ts";
 
 /** A record made of one or more physical lines; `lineNumber` is its first line (dead letters point there). */
-export interface RecordLines extends Line {
+export interface RecordLines<L extends Line = Line> extends Line {
   lastLineNumber: number;
   lineCount: number;
+  /** The record's last physical line as the reader gave it (a tail's carries the position a checkpoint resumes after). */
+  last: L;
 }
 
 /** What the grouping knows of the record being built when it asks whether a line continues it. */
@@ -38,10 +40,10 @@ const NEWLINE = Buffer.from("\n");
  * own; a record that outgrows `maxRecordBytes` keeps its first bytes and is marked oversized, its
  * further lines are counted but not held.
  */
-export async function* groupLines(
-  lines: AsyncIterable<Line>,
+export async function* groupLines<L extends Line = Line>(
+  lines: AsyncIterable<L>,
   options: GroupLinesOptions,
-): AsyncGenerator<RecordLines> {
+): AsyncGenerator<RecordLines<L>> {
   const { continues, maxRecordBytes } = options;
   if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 1)
     throw new RangeError("maxRecordBytes must be a positive integer");
@@ -54,10 +56,11 @@ export async function* groupLines(
   let previous: Buffer | undefined;
   let firstLine = 0;
   let lastLine = 0;
+  let lastRead: L | undefined;
   let count = 0;
   let oversized = false;
 
-  const open = (line: Line): void => {
+  const open = (line: L): void => {
     parts = [line.bytes];
     held = line.bytes.length;
     length = line.length;
@@ -65,13 +68,15 @@ export async function* groupLines(
     previous = line.bytes;
     firstLine = line.lineNumber;
     lastLine = line.lineNumber;
+    lastRead = line;
     count = 1;
     oversized = line.oversized;
   };
 
-  const append = (line: Line): void => {
+  const append = (line: L): void => {
     length += 1 + line.length;
     lastLine = line.lineNumber;
+    lastRead = line;
     previous = line.bytes;
     count += 1;
     if (oversized) return;
@@ -85,12 +90,13 @@ export async function* groupLines(
     if (room > 0) parts.push(Buffer.concat([NEWLINE, line.bytes]).subarray(0, room));
   };
 
-  const close = (): RecordLines | undefined => {
-    if (first === undefined) return undefined;
+  const close = (): RecordLines<L> | undefined => {
+    if (first === undefined || lastRead === undefined) return undefined;
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    const record: RecordLines = {
+    const record: RecordLines<L> = {
       lineNumber: firstLine,
       lastLineNumber: lastLine,
+      last: lastRead,
       lineCount: count,
       bytes,
       oversized,
@@ -99,10 +105,11 @@ export async function* groupLines(
     parts = [];
     first = undefined;
     previous = undefined;
+    lastRead = undefined;
     return record;
   };
 
-  const accept = (line: Line): RecordLines | undefined => {
+  const accept = (line: L): RecordLines<L> | undefined => {
     if (
       first !== undefined &&
       count < maxRecordLines &&
@@ -137,7 +144,7 @@ export async function* groupLines(
 
   // Tailing: race each next line against the idle timer, keeping the pending read across races.
   const iterator = lines[Symbol.asyncIterator]();
-  let pendingNext: Promise<IteratorResult<Line>> | undefined;
+  let pendingNext: Promise<IteratorResult<L>> | undefined;
   const idle = Symbol("idle");
   try {
     for (;;) {
