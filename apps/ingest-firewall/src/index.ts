@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { access, constants, readFile, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { byteSizeSchema, commonOptions, defineCli, durationSchema, type ParsedCli } from "@vigil/config";
 import {
   IngestPublishError,
   type IngestSummary,
@@ -17,12 +17,11 @@ import {
 } from "@vigil/ingest";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import {
-  type Cidr,
   DEFAULT_HOME_NETS,
   FIREWALL_FORMATS,
   firewallEventKey,
+  homeNetsSchema,
   NetworkSet,
-  parseCidr,
   parseFirewallLine,
 } from "@vigil/parsers";
 import { type FirewallEventV1, topics } from "@vigil/schema";
@@ -32,33 +31,6 @@ import { z } from "zod";
 export const STAGE = "ingest-firewall";
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
-const SIZE = /^(\d+)\s*(k|kb|kib|m|mb|mib)?$/i;
-const byteSize = z
-  .string()
-  .regex(SIZE, "a whole number of bytes, optionally with a k or M suffix")
-  .transform((text) => {
-    const [, digits, unit] = SIZE.exec(text.trim())!;
-    const factor = unit === undefined ? 1 : unit.toLowerCase().startsWith("k") ? 1024 : 1024 * 1024;
-    return Number(digits) * factor;
-  })
-  .pipe(
-    z
-      .number()
-      .int()
-      .min(1024, "at least 1024 bytes")
-      .max(16 * 1024 * 1024, "at most 16 MiB"),
-  );
-
-const DURATION = /^(\d+)\s*(ms|s|m)?$/;
-const duration = z
-  .string()
-  .regex(DURATION, "a duration such as 300s, 5m or 1500ms")
-  .transform((text) => {
-    const [, digits, unit] = DURATION.exec(text.trim())!;
-    return Number(digits) * (unit === "ms" ? 1 : unit === "m" ? 60_000 : 1000);
-  })
-  .pipe(z.number().int().min(100, "at least 100 ms"));
-
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/, "HOST:PORT (IPv6 as [::1]:514)")
@@ -67,25 +39,6 @@ const hostPort = z
     return { host: text.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(text.slice(colon + 1)) };
   })
   .refine((value) => value.port <= 65535, "port must be 0-65535");
-
-const homeNets = z
-  .array(z.string())
-  .optional()
-  .transform((values, ctx): Cidr[] => {
-    const texts = (values ?? [])
-      .flatMap((value) => value.split(","))
-      .map((value) => value.trim())
-      .filter(Boolean);
-    const parsed: Cidr[] = [];
-    for (const text of texts.length > 0 ? texts : DEFAULT_HOME_NETS) {
-      try {
-        parsed.push(parseCidr(text));
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    }
-    return parsed;
-  });
 
 export const cli = defineCli({
   name: "vigil-ingest-firewall",
@@ -154,7 +107,7 @@ export const cli = defineCli({
       description:
         "Protected networks as CIDR, repeatable or comma-separated; they decide asset_ip (the key) and direction",
       defaultText: DEFAULT_HOME_NETS.join(","),
-      schema: homeNets,
+      schema: homeNetsSchema,
     },
     maxLineBytes: {
       flag: "max-line-bytes",
@@ -163,7 +116,7 @@ export const cli = defineCli({
       description:
         "Longest line or syslog message accepted (e.g. 65536, 64k); longer ones are dead-lettered as oversized",
       defaultText: "64k",
-      schema: byteSize.default(DEFAULT_MAX_LINE_BYTES),
+      schema: byteSizeSchema(1024, 16 * 1024 * 1024).default(DEFAULT_MAX_LINE_BYTES),
     },
     maxConnections: {
       flag: "max-connections",
@@ -179,7 +132,7 @@ export const cli = defineCli({
       type: "string",
       description: "Close a TCP connection silent this long (e.g. 300s, 5m)",
       defaultText: "5m",
-      schema: duration.default(300_000),
+      schema: durationSchema(100, 24 * 3_600_000).default(300_000),
     },
     queueCapacity: {
       flag: "queue-capacity",

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { access, constants, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
-import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { byteSizeSchema, commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
   CheckpointError,
   checkpointedTail,
@@ -18,10 +18,9 @@ import {
 } from "@vigil/ingest";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import {
-  type Cidr,
   DEFAULT_HOME_NETS,
+  homeNetsSchema,
   NetworkSet,
-  parseCidr,
   parseSnortAlertJson,
   parseSuricataEve,
   ZeekNoticeParser,
@@ -32,44 +31,6 @@ import { z } from "zod";
 
 export const STAGE = "ingest-ids";
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
-
-const SIZE = /^(\d+)\s*(k|kb|kib|m|mb|mib)?$/i;
-
-/** `1048576`, `512k`, `1MiB`: binary multiples, as line limits usually are. */
-const byteSize = z
-  .string()
-  .regex(SIZE, "a whole number of bytes, optionally with a k or M suffix")
-  .transform((text) => {
-    const [, digits, unit] = SIZE.exec(text.trim())!;
-    const factor = unit === undefined ? 1 : unit.toLowerCase().startsWith("k") ? 1024 : 1024 * 1024;
-    return Number(digits) * factor;
-  })
-  .pipe(
-    z
-      .number()
-      .int()
-      .min(1024, "at least 1024 bytes")
-      .max(256 * 1024 * 1024, "at most 256 MiB"),
-  );
-
-const homeNets = z
-  .array(z.string())
-  .optional()
-  .transform((values, ctx): Cidr[] => {
-    const texts = (values ?? [])
-      .flatMap((value) => value.split(","))
-      .map((value) => value.trim())
-      .filter(Boolean);
-    const parsed: Cidr[] = [];
-    for (const text of texts.length > 0 ? texts : DEFAULT_HOME_NETS) {
-      try {
-        parsed.push(parseCidr(text));
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    }
-    return parsed;
-  });
 
 export const cli = defineCli({
   name: "vigil-ingest-ids",
@@ -136,7 +97,7 @@ export const cli = defineCli({
       description:
         "Protected networks as CIDR, repeatable or comma-separated; they decide asset_ip and direction",
       defaultText: DEFAULT_HOME_NETS.join(","),
-      schema: homeNets,
+      schema: homeNetsSchema,
     },
     sensor: {
       flag: "sensor",
@@ -152,7 +113,7 @@ export const cli = defineCli({
       description:
         "Longest line accepted (e.g. 1048576, 512k, 4M); longer lines are dead-lettered as oversized",
       defaultText: "1M",
-      schema: byteSize.default(DEFAULT_MAX_LINE_BYTES),
+      schema: byteSizeSchema(1024, 256 * 1024 * 1024).default(DEFAULT_MAX_LINE_BYTES),
     },
     dryRun: {
       flag: "dry-run",

@@ -1,5 +1,5 @@
 import { appendFile } from "node:fs/promises";
-import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { commonOptions, defineCli, durationSchema, type ParsedCli } from "@vigil/config";
 import { applyFinding, DEFAULT_MAX_FINDING_IDS, IncidentStore, incidentIdFor } from "@vigil/incidents";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import { IncidentV1, topicName, topics } from "@vigil/schema";
@@ -12,7 +12,6 @@ import {
   type Transport,
 } from "@vigil/stream";
 import { z } from "zod";
-import { durationSchema } from "./duration.ts";
 
 export const STAGE = "sink-incidents";
 export const DEFAULT_GROUP_ID = "vigil-sink-incidents";

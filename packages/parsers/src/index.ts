@@ -28,6 +28,7 @@ export {
   cidrContains,
   DEFAULT_HOME_NETS,
   formatCidr,
+  homeNetsSchema,
   type IpFamily,
   ipFamily,
   NetworkSet,

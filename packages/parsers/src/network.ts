@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { z } from "zod";
 
 export type IpFamily = "ipv4" | "ipv6";
 
@@ -91,3 +92,26 @@ export class NetworkSet {
 export function cidrContains(cidr: Cidr | string, address: string): boolean {
   return new NetworkSet([cidr]).contains(address);
 }
+
+/**
+ * The `--home-net` flag of ingest apps: CIDRs, repeatable or comma-separated, the defaults when
+ * none is given; each bad one is an issue naming it.
+ */
+export const homeNetsSchema = z
+  .array(z.string())
+  .optional()
+  .transform((values, ctx): Cidr[] => {
+    const texts = (values ?? [])
+      .flatMap((value) => value.split(","))
+      .map((value) => value.trim())
+      .filter(Boolean);
+    const parsed: Cidr[] = [];
+    for (const text of texts.length > 0 ? texts : DEFAULT_HOME_NETS) {
+      try {
+        parsed.push(parseCidr(text));
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    }
+    return parsed;
+  });

@@ -53,3 +53,30 @@ export function formatDuration(ms: number): string {
   if (rest > 0 || parts.length === 0) parts.push(`${rest}ms`);
   return parts.join("");
 }
+
+const SIZE = /^(\d+)\s*(k|kb|kib|m|mb|mib)?$/i;
+
+/** A size flag: `1048576`, `512k`, `4M` (binary multiples, as limits usually are) -> bytes within bounds. */
+export function byteSizeSchema(min: number, max: number) {
+  return z
+    .string()
+    .regex(SIZE, "a whole number of bytes, optionally with a k or M suffix")
+    .transform((text) => {
+      const [, digits, unit] = SIZE.exec(text.trim())!;
+      const factor = unit === undefined ? 1 : unit.toLowerCase().startsWith("k") ? 1024 : 1024 * 1024;
+      return Number(digits) * factor;
+    })
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `at least ${formatBytes(min)}`)
+        .max(max, `at most ${formatBytes(max)}`),
+    );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
