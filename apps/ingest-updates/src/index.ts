@@ -3,7 +3,7 @@ import { access, constants, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { byteSizeSchema, commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
   CheckpointError,
   checkpointedTail,
@@ -40,18 +40,6 @@ export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_RECORD_BYTES = 256 * 1024;
 /** Lines looked at to recognise (or check) the format before anything is published. */
 export const SNIFF_LINES = 20;
-
-const SIZE = /^(\d+)\s*(k|kb|kib|m|mb|mib)?$/i;
-const byteSize = (min: number, max: number) =>
-  z
-    .string()
-    .regex(SIZE, "a whole number of bytes, optionally with a k or M suffix")
-    .transform((text) => {
-      const [, digits, unit] = SIZE.exec(text.trim())!;
-      const factor = unit === undefined ? 1 : unit.toLowerCase().startsWith("k") ? 1024 : 1024 * 1024;
-      return Number(digits) * factor;
-    })
-    .pipe(z.number().int().min(min, `at least ${min} bytes`).max(max, `at most ${max} bytes`));
 
 export const cli = defineCli({
   name: "vigil-ingest-updates",
@@ -152,7 +140,7 @@ export const cli = defineCli({
       type: "string",
       description: "Longest physical line accepted (e.g. 1048576, 512k, 4M); longer ones are dead-lettered",
       defaultText: "1M",
-      schema: byteSize(1024, 256 * 1024 * 1024).default(DEFAULT_MAX_LINE_BYTES),
+      schema: byteSizeSchema(1024, 256 * 1024 * 1024).default(DEFAULT_MAX_LINE_BYTES),
     },
     maxRecordBytes: {
       flag: "max-record-bytes",
@@ -161,7 +149,7 @@ export const cli = defineCli({
       description:
         "Longest multi-line entry (a stack trace with its lines); longer entries are dead-lettered as oversized",
       defaultText: "256k",
-      schema: byteSize(1024, 256 * 1024).default(DEFAULT_MAX_RECORD_BYTES),
+      schema: byteSizeSchema(1024, 256 * 1024).default(DEFAULT_MAX_RECORD_BYTES),
     },
     dryRun: {
       flag: "dry-run",
