@@ -555,6 +555,8 @@ export async function runInventoryIngest(deps: IngestInventoryDeps): Promise<Inv
       dir: config.dir,
       statePath: statePathFor(config),
       once: config.once,
+      // A dry run publishes nothing, so it must not mark files as done for the real run.
+      persist: !config.dryRun,
       pollMs: config.pollSeconds * 1000,
       ...(deps.signal ? { signal: deps.signal } : {}),
       process: async (file) => {

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@vigil/observability";
 import { AuditV1, dlqHeader, HostV1, topicName, topics } from "@vigil/schema";
@@ -184,5 +185,23 @@ describe("ingest-inventory on the embedded transport", { timeout: 60_000 }, () =
     writeFileSync(join(dir, "d.zone"), "$ORIGIN corp.example.\nws-3 IN A 10.20.40.3\n");
     const second = await runInventoryIngest({ transport, logger: silentLogger(), config });
     expect(second).toMatchObject({ files: 1, audits: 1, published: 1, restored: 2 });
+  });
+
+  it("--dir --dry-run marks no file as done, so the real run still takes every file", async () => {
+    const transport = createEmbeddedTransport({ broker: new EmbeddedBroker() });
+    await ensureRegistryTopics(transport, "");
+    const dir = mkdtempSync(join(workDir, "dry-"));
+    writeFileSync(join(dir, "a.zone"), "$ORIGIN corp.example.\nws-1 IN A 10.20.40.1\n");
+    const config = { ...configFor(EXAMPLE_RUNS[4]!, ""), file: "-", dir, once: true };
+    const dry = await runInventoryIngest({
+      transport,
+      logger: silentLogger(),
+      config: { ...config, dryRun: true },
+      out: new PassThrough().resume(),
+    });
+    expect(dry).toMatchObject({ files: 1 });
+    expect(existsSync(join(dir, ".vigil-ingest-inventory.json"))).toBe(false);
+    const real = await runInventoryIngest({ transport, logger: silentLogger(), config });
+    expect(real).toMatchObject({ files: 1, published: 1 });
   });
 });
