@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-import { ExitError, exitOnError, prepareApp } from "@vigil/runtime";
+import { ExitError, exitOnError, prepareApp, runToEnd } from "@vigil/runtime";
 import { topics } from "@vigil/schema";
-import { onShutdown } from "@vigil/stream";
 import {
   cli,
   describeReleaseReport,
   describeSummary,
   FormatError,
-  IngestPublishError,
   InputError,
   listInputs,
   releaseReport,
@@ -38,37 +36,26 @@ await exitOnError(cli.definition.name, async () => {
     return;
   }
 
-  // SIGTERM stops reading; what was read is still published and the summary printed.
-  const controller = new AbortController();
-  const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
-  try {
-    const summary = await runIngestAdvisories({
-      transport,
-      logger,
-      metrics,
-      config: values,
-      stdin: process.stdin,
-      out: process.stdout,
-      errOut: process.stderr,
-      signal: controller.signal,
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-    else
-      process.stderr.write(
-        `${cli.definition.name}: ${describeSummary(summary, values.dir ?? (values.file === "-" ? "stdin" : values.file))}\n`,
-      );
-  } catch (error) {
-    if (error instanceof InputError || error instanceof FormatError) throw new ExitError(error.message, 2);
-    if (error instanceof IngestPublishError) {
-      logger.error({ err: error, summary: error.summary }, "publishing failed");
-      if (values.json)
-        process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
-      throw new ExitError(error.message, 1);
-    }
-    logger.error({ err: error }, "ingest failed");
-    throw new ExitError((error as Error).message, 1);
-  } finally {
-    removeSignalHandlers();
-    await transport?.close().catch(() => {});
-  }
+  await runToEnd(
+    { logger, transport },
+    {
+      name: cli.definition.name,
+      json: values.json,
+      run: (signal) =>
+        runIngestAdvisories({
+          transport,
+          logger,
+          metrics,
+          config: values,
+          stdin: process.stdin,
+          out: process.stdout,
+          errOut: process.stderr,
+          signal,
+        }),
+      describe: (summary) =>
+        describeSummary(summary, values.dir ?? (values.file === "-" ? "stdin" : values.file)),
+      inputError: (error) =>
+        error instanceof InputError || error instanceof FormatError ? error.message : undefined,
+    },
+  );
 });

@@ -1,16 +1,7 @@
 #!/usr/bin/env node
-import { ExitError, exitOnError, prepareApp } from "@vigil/runtime";
+import { ExitError, exitOnError, prepareApp, runToEnd } from "@vigil/runtime";
 import { topics } from "@vigil/schema";
-import { onShutdown } from "@vigil/stream";
-import {
-  checkInput,
-  cli,
-  describeSummary,
-  IngestPublishError,
-  InputError,
-  runIngestFirewall,
-  STAGE,
-} from "./index.ts";
+import { checkInput, cli, describeSummary, InputError, runIngestFirewall, STAGE } from "./index.ts";
 
 await exitOnError(cli.definition.name, async () => {
   const { values, logger, metrics, transport } = await prepareApp(cli, {
@@ -29,40 +20,34 @@ await exitOnError(cli.definition.name, async () => {
   });
 
   // SIGTERM: listeners stop accepting, the queue drains, what was received is published, then the summary.
-  const controller = new AbortController();
-  const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
-  const source =
-    values.listenUdp || values.listenTcp ? "syslog" : values.file === "-" ? "stdin" : values.file;
-  try {
-    const summary = await runIngestFirewall({
-      transport,
-      logger,
-      metrics,
-      config: values,
-      stdin: process.stdin,
-      out: process.stdout,
-      errOut: process.stderr,
-      signal: controller.signal,
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-    else process.stderr.write(`${cli.definition.name}: ${describeSummary(summary, source)}\n`);
-  } catch (error) {
-    if (error instanceof InputError) throw new ExitError(error.message, 2);
-    if (error instanceof IngestPublishError) {
-      logger.error({ err: error, summary: error.summary }, "publishing failed");
-      if (values.json)
-        process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
-      throw new ExitError(error.message, 1);
-    }
-    if (
-      (error as NodeJS.ErrnoException).code === "EADDRINUSE" ||
-      (error as NodeJS.ErrnoException).code === "EACCES"
-    )
-      throw new ExitError(`cannot listen: ${(error as Error).message}`, 2);
-    logger.error({ err: error }, "ingest failed");
-    throw new ExitError((error as Error).message, 1);
-  } finally {
-    removeSignalHandlers();
-    await transport?.close().catch(() => {});
-  }
+  await runToEnd(
+    { logger, transport },
+    {
+      name: cli.definition.name,
+      json: values.json,
+      run: (signal) =>
+        runIngestFirewall({
+          transport,
+          logger,
+          metrics,
+          config: values,
+          stdin: process.stdin,
+          out: process.stdout,
+          errOut: process.stderr,
+          signal,
+        }),
+      describe: (summary) =>
+        describeSummary(
+          summary,
+          values.listenUdp || values.listenTcp ? "syslog" : values.file === "-" ? "stdin" : values.file,
+        ),
+      inputError: (error) => {
+        if (error instanceof InputError) return error.message;
+        const code = (error as NodeJS.ErrnoException).code;
+        return code === "EADDRINUSE" || code === "EACCES"
+          ? `cannot listen: ${(error as Error).message}`
+          : undefined;
+      },
+    },
+  );
 });

@@ -1,16 +1,7 @@
 #!/usr/bin/env node
-import { ExitError, exitOnError, prepareApp } from "@vigil/runtime";
+import { ExitError, exitOnError, prepareApp, runToEnd } from "@vigil/runtime";
 import { topics } from "@vigil/schema";
-import { onShutdown } from "@vigil/stream";
-import {
-  cli,
-  describeSummary,
-  IngestPublishError,
-  InputError,
-  openInput,
-  runIngestIds,
-  STAGE,
-} from "./index.ts";
+import { cli, describeSummary, InputError, openInput, runIngestIds, STAGE } from "./index.ts";
 
 await exitOnError(cli.definition.name, async () => {
   const { values, logger, metrics, transport } = await prepareApp(cli, {
@@ -29,38 +20,33 @@ await exitOnError(cli.definition.name, async () => {
     },
   });
 
-  // SIGTERM stops reading; what was read is still published and the summary printed.
-  const controller = new AbortController();
-  const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
-  try {
-    const summary = await runIngestIds({
-      transport,
-      logger,
-      metrics,
-      config: values,
-      // Only when it is the input: a follower or a socket listener leaves the process's stdin alone.
-      ...(values.file === "-" && values.unixSocket === undefined ? { stdin: process.stdin } : {}),
-      out: process.stdout,
-      errOut: process.stderr,
-      signal: controller.signal,
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-    else
-      process.stderr.write(
-        `${cli.definition.name}: ${describeSummary(summary, values.unixSocket !== undefined ? `unix:${values.unixSocket}` : values.file === "-" ? "stdin" : values.file)}\n`,
-      );
-  } catch (error) {
-    if (error instanceof InputError) throw new ExitError(error.message, 2);
-    if (error instanceof IngestPublishError) {
-      logger.error({ err: error, summary: error.summary }, "publishing failed");
-      if (values.json)
-        process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
-      throw new ExitError(error.message, 1);
-    }
-    logger.error({ err: error }, "ingest failed");
-    throw new ExitError((error as Error).message, 1);
-  } finally {
-    removeSignalHandlers();
-    await transport?.close().catch(() => {});
-  }
+  await runToEnd(
+    { logger, transport },
+    {
+      name: cli.definition.name,
+      json: values.json,
+      run: (signal) =>
+        runIngestIds({
+          transport,
+          logger,
+          metrics,
+          config: values,
+          // Only when it is the input: a follower or a socket listener leaves the process's stdin alone.
+          ...(values.file === "-" && values.unixSocket === undefined ? { stdin: process.stdin } : {}),
+          out: process.stdout,
+          errOut: process.stderr,
+          signal,
+        }),
+      describe: (summary) =>
+        describeSummary(
+          summary,
+          values.unixSocket !== undefined
+            ? `unix:${values.unixSocket}`
+            : values.file === "-"
+              ? "stdin"
+              : values.file,
+        ),
+      inputError: (error) => (error instanceof InputError ? error.message : undefined),
+    },
+  );
 });

@@ -5,5 +5,6 @@ export {
   type ProcessIo,
   prepareApp,
   runService,
+  runToEnd,
   type ServiceOptions,
 } from "./main.ts";

@@ -1,4 +1,5 @@
 import { ConfigError, type OptionSpec, type ParsedCli } from "@vigil/config";
+import { IngestPublishError } from "@vigil/ingest";
 import { createLogger, installTracing, type Logger, PipelineMetrics } from "@vigil/observability";
 import { type TopicSpec, topicName } from "@vigil/schema";
 import { createKafkaTransport, onShutdown, type Transport } from "@vigil/stream";
@@ -144,5 +145,46 @@ export async function exitOnError(name: string, main: () => Promise<void>): Prom
       process.exit(error.code);
     }
     throw error;
+  }
+}
+
+/**
+ * The second half of an ingest app's `main`: runs the ingest to the end of its input (or until
+ * SIGTERM/SIGINT, after which what was read is still published), prints the summary (a line on
+ * stderr, or `{"summary": ...}` on stdout with `--json`), and maps failures to exit codes:
+ * 2 for the input's or configuration's fault (`inputError` gives the message), 1 when
+ * publishing failed (the summary says how far it got) or anything else went wrong.
+ */
+export async function runToEnd<S>(
+  context: { logger: Logger; transport: Transport | undefined },
+  options: {
+    json: boolean;
+    run: (signal: AbortSignal) => Promise<S>;
+    describe: (summary: S) => string;
+    inputError: (error: unknown) => string | undefined;
+    name: string;
+  },
+): Promise<void> {
+  const { logger, transport } = context;
+  const controller = new AbortController();
+  const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
+  try {
+    const summary = await options.run(controller.signal);
+    if (options.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+    else process.stderr.write(`${options.name}: ${options.describe(summary)}\n`);
+  } catch (error) {
+    const inputProblem = options.inputError(error);
+    if (inputProblem !== undefined) throw new ExitError(inputProblem, 2);
+    if (error instanceof IngestPublishError) {
+      logger.error({ err: error, summary: error.summary }, "publishing failed");
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ summary: error.summary, error: error.message })}\n`);
+      throw new ExitError(error.message, 1);
+    }
+    logger.error({ err: error }, "ingest failed");
+    throw new ExitError((error as Error).message, 1);
+  } finally {
+    removeSignalHandlers();
+    await transport?.close().catch(() => {});
   }
 }
