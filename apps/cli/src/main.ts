@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(
-    `\n${result.incidents.length} incidents raised from ${result.ingest.published} IDS alerts (${result.findings} findings, ${result.deadLetters} dead letters) in ${(result.elapsedMs / 1000).toFixed(1)} s\n\n`,
+    `\n${result.incidents.length} incidents raised from ${result.ingest.published} IDS records (alerts and context events; ${result.findings} findings, ${result.deadLetters} dead letters) in ${(result.elapsedMs / 1000).toFixed(1)} s\n\n`,
   );
   process.stdout.write(`${formatIncidents(result.incidents, { color })}\n`);
   return 0;
