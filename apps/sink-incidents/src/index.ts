@@ -224,6 +224,8 @@ function tapAcknowledged(
     kind: transport.kind,
     createTopics: (configs) => transport.createTopics(configs),
     listTopics: () => transport.listTopics(),
+    // The sink publishes with `send` only; an atomic send passes through untapped.
+    sendAtomically: (batches, transactionalId) => transport.sendAtomically(batches, transactionalId),
     send: async (name: string, messages: OutgoingMessage[]) => {
       await transport.send(name, messages);
       if (name === topic) {

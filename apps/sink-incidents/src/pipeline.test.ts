@@ -309,6 +309,7 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
       kind: transport.kind,
       createTopics: (configs) => transport.createTopics(configs),
       listTopics: () => transport.listTopics(),
+      sendAtomically: (batches, id) => transport.sendAtomically(batches, id),
       send: async (topic, messages) => {
         if (topic === topicName(topics.incidents, prefix) && failures-- > 0)
           throw new Error("broker unavailable");

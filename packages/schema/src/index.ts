@@ -6,6 +6,7 @@ export * from "./firewall.ts";
 export * from "./ids-alert.ts";
 export * from "./ids-context.ts";
 export * from "./incident.ts";
+export * from "./ingest-checkpoint.ts";
 export * from "./inventory.ts";
 export * from "./topic-spec.ts";
 export * from "./topics.ts";

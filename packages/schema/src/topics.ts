@@ -5,6 +5,7 @@ import { firewallTopics } from "./firewall.ts";
 import { IdsAlertV1 } from "./ids-alert.ts";
 import { IdsContextV1 } from "./ids-context.ts";
 import { IncidentV1 } from "./incident.ts";
+import { IngestCheckpointV1 } from "./ingest-checkpoint.ts";
 import { inventoryTopics } from "./inventory.ts";
 import { DAY_MS, type TopicSpec, topic } from "./topic-spec.ts";
 import { updatesTopics } from "./updates.ts";
@@ -57,6 +58,16 @@ export const topics = {
     retentionMs: -1,
     ceType: "dev.vigil.incident.v1",
     value: IncidentV1,
+  }),
+  ingestCheckpoints: topic({
+    name: "vigil.ingest.checkpoints",
+    description: "Where each file source stands, written in the same transaction as its records.",
+    key: "the source id",
+    partitions: 1,
+    cleanupPolicy: "compact",
+    retentionMs: -1,
+    ceType: "dev.vigil.ingest.checkpoint.v1",
+    value: IngestCheckpointV1,
   }),
   dlq: topic({
     name: "vigil.dlq",

@@ -217,6 +217,42 @@ export function transportContract(
     );
 
     it(
+      "sends to several topics atomically, and writes nothing when one of them cannot be written",
+      async () => {
+        const t = await transport();
+        const records = await topic(t, 2, "atomic-records");
+        const checkpoints = await topic(t, 1, "atomic-checkpoints");
+        const writer = unique("writer");
+        await t.sendAtomically(
+          [
+            {
+              topic: records,
+              messages: [
+                { key: "a", value: "1" },
+                { key: "b", value: "2" },
+              ],
+            },
+            { topic: checkpoints, messages: [{ key: "source", value: "line 2" }] },
+          ],
+          writer,
+        );
+        await t.sendAtomically([{ topic: records, messages: [{ key: "c", value: "3" }] }], writer);
+        await expect(
+          t.sendAtomically(
+            [
+              { topic: records, messages: [{ key: "d", value: "never" }] },
+              { topic: unique("missing"), messages: [{ key: "k", value: "v" }] },
+            ],
+            writer,
+          ),
+        ).rejects.toThrow();
+        expect(values(await t.readAll(records)).sort()).toEqual(["1", "2", "3"]);
+        expect(values(await t.readAll(checkpoints))).toEqual(["line 2"]);
+      },
+      testTimeoutMs,
+    );
+
+    it(
       "reports end offsets and committed offsets per partition",
       async () => {
         const t = await transport();

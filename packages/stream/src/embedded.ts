@@ -398,6 +398,21 @@ export class EmbeddedTransport implements Transport {
 
   async send(topicName: string, messages: OutgoingMessage[]): Promise<void> {
     this.#assertOpen();
+    this.#prepare(topicName, messages)();
+  }
+
+  /** In one process there is nothing between two appends: validating everything first is atomicity. */
+  async sendAtomically(
+    batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
+    _transactionalId: string,
+  ): Promise<void> {
+    this.#assertOpen();
+    const appends = batches.map(({ topic, messages }) => this.#prepare(topic, messages));
+    for (const append of appends) append();
+  }
+
+  /** Validates a send completely (topic, types, sizes) and returns the append that performs it. */
+  #prepare(topicName: string, messages: OutgoingMessage[]): () => void {
     const topic = this.#broker.topic(topicName);
     const maxBytes = Number(topic.config.configs?.["max.message.bytes"] ?? DEFAULT_MAX_MESSAGE_BYTES);
     const timestamp = String(Date.now());
@@ -423,13 +438,14 @@ export class EmbeddedTransport implements Transport {
       }
       return record;
     });
-    this.#broker.append(
-      topicName,
-      records.map((record) => ({
-        partition: this.#partitioner(topicName, record.key, topic.partitions.length),
-        record,
-      })),
-    );
+    return () =>
+      this.#broker.append(
+        topicName,
+        records.map((record) => ({
+          partition: this.#partitioner(topicName, record.key, topic.partitions.length),
+          record,
+        })),
+      );
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

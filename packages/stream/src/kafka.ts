@@ -180,6 +180,8 @@ class KafkaTransport implements Transport {
   private readonly options: KafkaTransportOptions;
   private readonly logger: KafkaTransportLogger;
   private producerConnection: Promise<Producer> | undefined;
+  /** One transactional producer per writer (`sendAtomically`'s transactional id). */
+  private readonly transactionalProducers = new Map<string, Promise<Producer>>();
   private adminConnection: Promise<Admin> | undefined;
   private readonly knownTopics = new Set<string>();
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -309,6 +311,58 @@ class KafkaTransport implements Transport {
     }
   }
 
+  async sendAtomically(
+    batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
+    transactionalId: string,
+  ): Promise<void> {
+    const topicMessages = batches
+      .filter(({ messages }) => messages.length > 0)
+      .map(({ topic, messages }) => ({
+        topic,
+        messages: messages.map((message) => ({
+          key: toBuffer(message.key),
+          value: toBuffer(message.value),
+          ...(message.headers !== undefined && { headers: { ...message.headers } }),
+        })),
+      }));
+    if (topicMessages.length === 0) return;
+    await this.requireTopics(topicMessages.map(({ topic }) => topic));
+    const producer = await this.transactionalProducer(transactionalId);
+    const transaction = await producer.transaction();
+    try {
+      await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => {});
+      // The producer may be fenced or in an unknown state; the next attempt starts a fresh one,
+      // which aborts whatever this one left open.
+      this.transactionalProducers.delete(transactionalId);
+      await producer.disconnect().catch(() => {});
+      throw error;
+    }
+  }
+
+  private transactionalProducer(transactionalId: string): Promise<Producer> {
+    this.assertOpen();
+    let connection = this.transactionalProducers.get(transactionalId);
+    if (!connection) {
+      connection = (async () => {
+        const producer = this.kafka.producer({
+          transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await producer.connect();
+        return producer;
+      })();
+      connection.catch(() => this.transactionalProducers.delete(transactionalId));
+      this.transactionalProducers.set(transactionalId, connection);
+    }
+    return connection;
+  }
+
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
     await this.requireTopics(options.topics);
@@ -429,7 +483,12 @@ class KafkaTransport implements Transport {
       await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
       const producer = this.producerConnection?.catch(() => undefined);
       const admin = this.adminConnection?.catch(() => undefined);
-      await Promise.all([(await producer)?.disconnect(), (await admin)?.disconnect()]);
+      const transactional = [...this.transactionalProducers.values()].map((p) => p.catch(() => undefined));
+      await Promise.all([
+        (await producer)?.disconnect(),
+        (await admin)?.disconnect(),
+        ...(await Promise.all(transactional)).map((p) => p?.disconnect()),
+      ]);
     })();
     return this.closing;
   }

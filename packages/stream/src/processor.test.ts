@@ -126,6 +126,7 @@ describe("runProcessor", () => {
       kind: base.kind,
       createTopics: (t) => base.createTopics(t),
       listTopics: () => base.listTopics(),
+      sendAtomically: (batches, id) => base.sendAtomically(batches, id),
       subscribe: (o) => base.subscribe(o),
       readAll: (t, o) => base.readAll(t, o),
       endOffsets: (t) => base.endOffsets(t),

@@ -78,6 +78,15 @@ export interface Transport {
   listTopics(): Promise<string[]>;
   /** Resolves once every message is acknowledged (acks=all on Kafka). Order is kept per key. */
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /**
+   * All or nothing: every message of every batch becomes visible to (read-committed) consumers,
+   * or none does (a Kafka transaction). `transactionalId` names the writer: one per source, so
+   * that a restarted writer fences its crashed predecessor and aborts what it left open.
+   */
+  sendAtomically(
+    batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
+    transactionalId: string,
+  ): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Reads a topic from the beginning to its current end, without a consumer group (table restore, tools). */
   readAll(topic: string, options?: ReadOptions): Promise<ConsumedMessage[]>;
