@@ -6,7 +6,12 @@ import { cli, describeSummary, InputError, openInput, runIngestIds, STAGE } from
 await exitOnError(cli.definition.name, async () => {
   const { values, logger, metrics, transport } = await prepareApp(cli, {
     stage: STAGE,
-    topics: () => [topics.idsAlerts, topics.idsContext, topics.dlq],
+    topics: (values) => [
+      topics.idsAlerts,
+      topics.idsContext,
+      topics.dlq,
+      ...(values.checkpoint !== undefined ? [topics.ingestCheckpoints] : []),
+    ],
     needsKafka: (values) => !values.dryRun,
     // An unreadable input is reported before connecting anywhere.
     precheck: async (values) => {

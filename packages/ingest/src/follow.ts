@@ -8,6 +8,11 @@ export interface CheckpointedTailOptions {
   /** Keep reading as the file grows and follow its rotation; false stops at end of file. */
   follow: boolean;
   maxLineBytes: number;
+  /**
+   * A position committed to Kafka with the records (`loadCommittedPosition`): when present it
+   * wins over the checkpoint file, which can only be behind it.
+   */
+  committed?: FilePosition | undefined;
   /** Nothing is acknowledged on a dry run: the checkpoint is read but never written. */
   dryRun?: boolean;
   pollIntervalMs?: number;
@@ -36,7 +41,7 @@ export async function checkpointedTail(options: CheckpointedTailOptions): Promis
     options.checkpointPath !== undefined
       ? new FileCheckpoint(options.checkpointPath, options.path)
       : undefined;
-  const start = await checkpoint?.load();
+  const start = options.committed ?? (await checkpoint?.load());
   const lines = tailFile({
     path: options.path,
     maxLineBytes: options.maxLineBytes,

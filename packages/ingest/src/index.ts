@@ -1,4 +1,5 @@
 export { CheckpointError, FileCheckpoint, type FilePosition, writeFileAtomic } from "./checkpoint.ts";
+export { atomicCheckpointFor, type CommittedSource, loadCommittedPosition } from "./committed-checkpoint.ts";
 export {
   type DirectoryFile,
   type DirectoryState,

@@ -101,6 +101,13 @@ export interface IngestOptions<T, L extends Line = Line> {
   onAcknowledged?: (lastLine: L) => void | Promise<void>;
   /** Where a line came from, for dead letters and logs (default `<source>:<lineNumber>`; a syslog listener names the peer). */
   locate?: (line: L) => string;
+  /**
+   * Exactly once for resumable sources: each batch's records and dead letters are written in one
+   * Kafka transaction (`Transport.sendAtomically`, one `transactionalId` per source) together with
+   * `checkpoint(lastLine)`, the source's position after the batch. A crash leaves either both or
+   * neither, so a restart that resumes from the committed checkpoint repeats nothing.
+   */
+  atomicCheckpoint?: { transactionalId: string; checkpoint: (lastLine: L) => Output };
 }
 
 /** Publishing failed for good; `summary.lastAckedLine` says where a rerun can resume. */
@@ -201,6 +208,32 @@ export async function runIngest<T, L extends Line = Line>(
       const list = byTopic.get(item.topic) ?? [];
       list.push(item.message);
       byTopic.set(item.topic, list);
+    }
+    const atomic = options.atomicCheckpoint;
+    if (atomic !== undefined && batch.lastLine !== undefined) {
+      const checkpoint = atomic.checkpoint(batch.lastLine);
+      const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      batches.push({ topic: checkpoint.topic, messages: [checkpoint.message] });
+      try {
+        await withRetry(() => options.transport!.sendAtomically(batches, atomic.transactionalId), {
+          policy,
+          onRetry: (error, attempt, delayMs) => {
+            metrics?.recordRetry("send");
+            logger.warn({ err: error, attempt, delayMs }, "transactional send failed; retrying");
+          },
+        });
+      } catch (error) {
+        sendError = new IngestPublishError(
+          `publishing a batch with its checkpoint failed after ${policy.attempts} attempts (${(error as Error).message}); ` +
+            `lines 1-${summary.lastAckedLine} of ${source} are published and checkpointed`,
+          { ...summary, deadLetteredByKind: { ...summary.deadLetteredByKind } },
+          error,
+        );
+        throw sendError;
+      }
+      for (const [topic, messages] of byTopic)
+        if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
+      byTopic.clear();
     }
     for (const [topic, messages] of byTopic) {
       try {

@@ -325,9 +325,16 @@ class KafkaTransport implements Transport {
           ...(message.headers !== undefined && { headers: { ...message.headers } }),
         })),
       }));
-    if (topicMessages.length === 0) return;
-    await this.requireTopics(topicMessages.map(({ topic }) => topic));
     const producer = await this.transactionalProducer(transactionalId);
+    if (topicMessages.length === 0) {
+      // Nothing to write: only take over the transactional id. Beginning a transaction registers
+      // this producer (InitProducerId), which fences a crashed predecessor and aborts what it
+      // left open, so read-committed readers are no longer held back by it.
+      const transaction = await producer.transaction();
+      await transaction.abort();
+      return;
+    }
+    await this.requireTopics(topicMessages.map(({ topic }) => topic));
     const transaction = await producer.transaction();
     try {
       await transaction.sendBatch({ topicMessages, acks: -1 });

@@ -82,6 +82,7 @@ export interface Transport {
    * All or nothing: every message of every batch becomes visible to (read-committed) consumers,
    * or none does (a Kafka transaction). `transactionalId` names the writer: one per source, so
    * that a restarted writer fences its crashed predecessor and aborts what it left open.
+   * Called with no batches it only does that: call it before reading what a predecessor committed.
    */
   sendAtomically(
     batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
