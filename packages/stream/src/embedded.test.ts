@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { transportContract } from "./contract.ts";
 import {
   createEmbeddedTransport,
@@ -202,32 +202,37 @@ describe("EmbeddedTransport", () => {
   });
 
   it("close() stops subscriptions, clears retry timers and refuses further use", async () => {
-    const t = createEmbeddedTransport({
-      broker: new EmbeddedBroker(),
-      retryBackoff: { initialMs: 60_000, maxMs: 60_000 },
-      logger,
-    });
-    await t.createTopics([{ name: "t", partitions: 1 }]);
-    await t.send("t", [{ key: "k", value: "v" }]);
-    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    let attempts = 0;
-    const sub = await t.subscribe({
-      groupId: "g",
-      topics: ["t"],
-      eachBatch: async () => {
-        attempts += 1;
-        throw new Error("fails");
-      },
-    });
-    await until(() => attempts === 1, "first attempt");
-    await until(
-      () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length > timersBefore,
-      "the retry timer",
-    );
-    await t.close();
-    expect(process.getActiveResourcesInfo().filter((r) => r === "Timeout").length).toBe(timersBefore);
-    expect(sub.assignment()).toEqual([]);
-    await expect(t.send("t", [{ key: "k", value: "v" }])).rejects.toThrow(/closed/);
+    // Fake timers count only this test's timers (a process-wide count raced with other work).
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const t = createEmbeddedTransport({
+        broker: new EmbeddedBroker(),
+        retryBackoff: { initialMs: 60_000, maxMs: 60_000 },
+        logger,
+      });
+      await t.createTopics([{ name: "t", partitions: 1 }]);
+      await t.send("t", [{ key: "k", value: "v" }]);
+      let attempts = 0;
+      const sub = await t.subscribe({
+        groupId: "g",
+        topics: ["t"],
+        eachBatch: async () => {
+          attempts += 1;
+          throw new Error("fails");
+        },
+      });
+      for (let spins = 0; (attempts === 0 || vi.getTimerCount() === 0) && spins < 100_000; spins++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(attempts).toBe(1);
+      expect(vi.getTimerCount()).toBe(1); // the 60 s redelivery timer
+      await t.close();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(sub.assignment()).toEqual([]);
+      await expect(t.send("t", [{ key: "k", value: "v" }])).rejects.toThrow(/closed/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
