@@ -3,9 +3,11 @@ import { join, relative } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
+  FormatError,
   IngestPublishError,
   type IngestRecord,
   type IngestSummary,
+  InputError,
   publishTo,
   runRecordIngest,
 } from "@vigil/ingest";
@@ -117,16 +119,6 @@ export interface IngestAdvisoriesDeps {
   out?: Writable;
   errOut?: Writable;
   signal?: AbortSignal;
-}
-
-/** The input cannot be read: a configuration problem (exit 2). */
-export class InputError extends Error {
-  override name = "InputError";
-}
-
-/** A file is not in the expected format at all (exit 2): names what was expected and what was found. */
-export class FormatError extends Error {
-  override name = "FormatError";
 }
 
 export interface AdvisoriesSummary extends IngestSummary {
@@ -293,4 +285,5 @@ export function describeReleaseReport(report: ReleaseReport): string {
   return `next Microsoft release: ${describeRelease(report.next)}\nprevious: ${describeRelease(report.previous)}\n`;
 }
 
+export { FormatError, InputError } from "@vigil/ingest";
 export { IngestPublishError };

@@ -1,10 +1,12 @@
 import { createReadStream } from "node:fs";
-import { access, constants, readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { byteSizeSchema, commonOptions, defineCli, durationSchema, type ParsedCli } from "@vigil/config";
 import {
+  checkReadableFile,
   IngestPublishError,
   type IngestSummary,
+  InputError,
   type Line,
   type ParsedLine,
   publishTo,
@@ -208,10 +210,6 @@ export interface FirewallSummary extends IngestSummary {
   syslog?: SyslogServerStats;
 }
 
-export class InputError extends Error {
-  override name = "InputError";
-}
-
 export async function checkInput(
   config: Pick<IngestFirewallConfig, "file" | "listenUdp" | "listenTcp" | "tlsCert" | "tlsKey">,
 ): Promise<void> {
@@ -224,16 +222,7 @@ export async function checkInput(
     ["--tls-key", config.tlsKey],
     ...(config.listenUdp || config.listenTcp || config.file === "-" ? [] : [["--file", config.file]]),
   ] as const) {
-    if (path === undefined) continue;
-    try {
-      await access(path, constants.R_OK);
-      if ((await stat(path)).isDirectory()) throw new InputError(`${flag} ${path} is a directory`);
-    } catch (error) {
-      if (error instanceof InputError) throw error;
-      throw new InputError(
-        `cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
-    }
+    if (path !== undefined) await checkReadableFile(flag, path);
   }
 }
 
@@ -377,4 +366,5 @@ export function describeSummary(summary: FirewallSummary, source: string): strin
   return `${parts.join(", ")}; ${end}`;
 }
 
+export { InputError } from "@vigil/ingest";
 export { IngestPublishError };

@@ -1,5 +1,3 @@
-import { createReadStream } from "node:fs";
-import { access, constants, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { byteSizeSchema, commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import {
@@ -8,9 +6,11 @@ import {
   checkpointedTail,
   IngestPublishError,
   type IngestSummary,
+  InputError,
   type Line,
   listenUnixSocket,
   loadCommittedPosition,
+  openInput,
   type ParsedLine,
   publishTo,
   readLines,
@@ -174,32 +174,6 @@ export interface IngestIdsDeps {
   errOut?: Writable;
   /** Stops reading; what was read is still published and the summary returned. */
   signal?: AbortSignal;
-}
-
-/** The input cannot be read (missing file, a directory, no permission): a configuration problem. */
-export class InputError extends Error {
-  override name = "InputError";
-}
-
-/** Checks the input before anything is published, so a typo fails fast and clearly. */
-export async function openInput(
-  file: string,
-  stdin?: Readable,
-): Promise<{ stream: Readable; source: string }> {
-  if (file === "-") {
-    if (!stdin) throw new InputError("--file - reads stdin, but no stdin was given");
-    return { stream: stdin, source: "stdin" };
-  }
-  try {
-    await access(file, constants.R_OK);
-    if ((await stat(file)).isDirectory()) throw new InputError(`--file ${file} is a directory`);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(
-      `cannot read --file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  return { stream: createReadStream(file, { highWaterMark: 64 * 1024 }), source: file };
 }
 
 /** The format of a line, when `--format auto`: cheap checks on the first non-blank line. */
@@ -424,4 +398,5 @@ export function describeSummary(summary: IngestSummary, source: string): string 
   return `${parts.join(", ")}; ${end}`;
 }
 
+export { InputError, openInput } from "@vigil/ingest";
 export { IngestPublishError };

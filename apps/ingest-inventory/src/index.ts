@@ -4,7 +4,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
-import { CheckpointError, watchDirectory } from "@vigil/ingest";
+import { CheckpointError, InputError, watchDirectory } from "@vigil/ingest";
 import { AssetTable, auditRecord } from "@vigil/inventory";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import {
@@ -189,11 +189,6 @@ export type IngestInventoryConfig = Pick<
   | "dryRun"
   | "topicPrefix"
 >;
-
-/** A configuration or input problem (exit 2). */
-export class InputError extends Error {
-  override name = "InputError";
-}
 
 export interface InventorySummary {
   /** Records read (rows, lines, blocks), over every input. */
@@ -592,4 +587,5 @@ export function describeSummary(summary: InventorySummary): string {
   ].join(", ");
 }
 
+export { InputError } from "@vigil/ingest";
 export { PipelineMetrics };

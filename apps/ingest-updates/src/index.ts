@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { access, constants, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -7,10 +6,13 @@ import { byteSizeSchema, commonOptions, defineCli, type ParsedCli } from "@vigil
 import {
   CheckpointError,
   checkpointedTail,
+  FormatError,
   groupLines,
   IngestPublishError,
   type IngestSummary,
+  InputError,
   type Line,
+  openInput,
   type ParsedLine,
   publishTo,
   type RecordLines,
@@ -215,36 +217,6 @@ export interface IngestUpdatesDeps {
   errOut?: Writable;
   signal?: AbortSignal;
   now?: () => Date;
-}
-
-/** The input cannot be read (missing file, a directory, no permission): a configuration problem. */
-export class InputError extends Error {
-  override name = "InputError";
-}
-
-/** The input is not (recognisably) in the format: nothing was published from it. */
-export class FormatError extends Error {
-  override name = "FormatError";
-}
-
-export async function openInput(
-  file: string,
-  stdin?: Readable,
-): Promise<{ stream: Readable; source: string }> {
-  if (file === "-") {
-    if (!stdin) throw new InputError("--file - reads stdin, but no stdin was given");
-    return { stream: stdin, source: "stdin" };
-  }
-  try {
-    await access(file, constants.R_OK);
-    if ((await stat(file)).isDirectory()) throw new InputError(`--file ${file} is a directory`);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(
-      `cannot read --file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  return { stream: createReadStream(file, { highWaterMark: 64 * 1024 }), source: file };
 }
 
 /** Reads the first lines, then hands back an iterator that yields them again followed by the rest. */
@@ -538,4 +510,5 @@ export function describeSummary(summary: UpdatesSummary, source: string): string
   return `${parts.join(", ")}; ${end}`;
 }
 
+export { FormatError, InputError, openInput } from "@vigil/ingest";
 export { IngestPublishError };

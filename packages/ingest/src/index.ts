@@ -8,6 +8,7 @@ export {
   watchDirectory,
 } from "./directory.ts";
 export { type CheckpointedTail, type CheckpointedTailOptions, checkpointedTail } from "./follow.ts";
+export { checkReadableFile, FormatError, InputError, openInput } from "./inputs.ts";
 export { DEFAULT_OVERSIZED_KEEP_BYTES, type Line, type ReadLinesOptions, readLines } from "./lines.ts";
 export { type GroupLinesOptions, groupLines, type OpenRecord, type RecordLines } from "./multiline.ts";
 export { type IngestRecord, type RecordIngestOptions, runRecordIngest } from "./records.ts";
