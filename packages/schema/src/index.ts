@@ -8,6 +8,7 @@ export * from "./ids-context.ts";
 export * from "./incident.ts";
 export * from "./ingest-checkpoint.ts";
 export * from "./inventory.ts";
+export * from "./reference.ts";
 export * from "./topic-spec.ts";
 export * from "./topics.ts";
 export * from "./updates.ts";

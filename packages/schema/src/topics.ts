@@ -7,6 +7,7 @@ import { IdsContextV1 } from "./ids-context.ts";
 import { IncidentV1 } from "./incident.ts";
 import { IngestCheckpointV1 } from "./ingest-checkpoint.ts";
 import { inventoryTopics } from "./inventory.ts";
+import { referenceTopics } from "./reference.ts";
 import { DAY_MS, type TopicSpec, topic } from "./topic-spec.ts";
 import { updatesTopics } from "./updates.ts";
 
@@ -19,6 +20,7 @@ export const topics = {
   ...updatesTopics,
   ...advisoriesTopics,
   ...firewallTopics,
+  ...referenceTopics,
   idsAlerts: topic({
     name: "vigil.ids.alerts",
     description: "Normalized IDS alerts (Suricata, Snort, Zeek).",
