@@ -118,6 +118,63 @@ describe("runProcessor", () => {
     expect(metrics.snapshot()).toMatchObject({ in: 6, out: 2, deadLettered: 4 });
   });
 
+  it("consumes several topics with their own schemas, and sends the afterBatch outputs with the batch", async () => {
+    const base = await setup();
+    await base.createTopics([{ name: "t.other", partitions: 1 }]);
+    const Other = z.object({ word: z.string() });
+    const seen: string[] = [];
+    const batches: number[] = [];
+    running = await runProcessor({
+      stage: "test-stage",
+      transport,
+      groupId: "g-multi",
+      input: {
+        topics: [
+          { topic: inputTopic, schema: Input as z.ZodType },
+          { topic: "t.other", schema: Other as z.ZodType },
+        ],
+      },
+      topicPrefix: prefix,
+      handle: (value, message) => {
+        seen.push(`${message.topic}:${JSON.stringify(value)}`);
+        return [];
+      },
+      afterBatch: (batch) => {
+        batches.push(batch.messages.length);
+        return [
+          output(
+            topics.dlq,
+            { after: batch.topic, count: batch.messages.length },
+            { key: batch.topic, source: "test", id: `a-${batches.length}`, prefix: `${prefix}out.` },
+          ),
+        ];
+      },
+      logger: silentLogger(),
+      sendRetry: fastRetry,
+    });
+    await send([{ n: 1 }]);
+    await transport.send("t.other", [
+      { key: "w", value: JSON.stringify({ word: "hello" }) },
+      // Valid for the first topic's schema, not for this one's: dead-lettered by this topic's schema.
+      { key: "w", value: JSON.stringify({ n: 5 }) },
+    ]);
+    const after = await waitFor(async () => {
+      const records = await transport.readAll("t.out.vigil.dlq");
+      const total = records.reduce((sum, r) => sum + JSON.parse(String(r.value)).count, 0);
+      return total === 3 ? records : undefined;
+    });
+    expect(new Set(after.map((r) => JSON.parse(String(r.value)).after))).toEqual(
+      new Set([inputTopic, "t.other"]),
+    );
+    expect(seen.sort()).toEqual([`${inputTopic}:{"n":1}`, 't.other:{"word":"hello"}']);
+    const dead = await waitFor(async () => {
+      const records = await transport.readAll("t.vigil.dlq");
+      return records.length === 1 ? records : undefined;
+    });
+    expect(dead[0]?.headers[dlqHeader.kind]).toBe("schema");
+    expect(dead[0]?.headers[dlqHeader.sourceTopic]).toBe("t.other");
+  });
+
   it("retries failed sends, and when they keep failing commits nothing and processes the batch again", async () => {
     let failuresLeft = 5; // more than one batch's retry budget (3 attempts)
     let sendCalls = 0;

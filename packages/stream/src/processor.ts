@@ -11,7 +11,11 @@ export interface ProcessorOptions<S extends z.ZodType> {
   stage: string;
   transport: Transport;
   groupId: string;
-  input: { topic: string; schema: S };
+  /**
+   * What it consumes: one topic, or several (one consumer group over all of them, each topic
+   * decoded with its own schema; `handle` tells them apart by `message.topic`).
+   */
+  input: { topic: string; schema: S } | { topics: ReadonlyArray<{ topic: string; schema: S }> };
   /** Deployment topic prefix, for the dead-letter topic. */
   topicPrefix?: string;
   /**
@@ -19,6 +23,12 @@ export interface ProcessorOptions<S extends z.ZodType> {
    * outputs encoded here carry the trace on. A throw dead-letters this record only.
    */
   handle: (value: z.output<S>, message: ConsumedMessage) => Promise<Output[]> | Output[];
+  /**
+   * Runs once per batch after every record was handled, before anything is sent: its outputs
+   * (state changelog entries, results of a watermark moving on) go out with the batch's and are
+   * acknowledged before the batch is committed. A throw fails the batch (redelivered).
+   */
+  afterBatch?: (batch: Batch) => Promise<Output[]> | Output[];
   logger: Logger;
   metrics?: PipelineMetrics;
   /** Retry of sends (transient broker trouble). When spent, the batch is not committed and is redelivered. */
@@ -46,6 +56,9 @@ export async function runProcessor<S extends z.ZodType>(
   const dlqTopic = deadLetterTopic(options.topicPrefix);
   const policy = options.sendRetry ?? defaultRetryPolicy;
   const { logger, metrics, transport, stage } = options;
+  const inputs = "topics" in options.input ? options.input.topics : [options.input];
+  const schemas = new Map(inputs.map(({ topic, schema }) => [topic, schema]));
+  const inputTopics = [...schemas.keys()];
 
   async function processBatch(batch: Batch): Promise<void> {
     const outputs: Output[] = [];
@@ -54,6 +67,7 @@ export async function runProcessor<S extends z.ZodType>(
       const produced = await processOne(message);
       outputs.push(...produced);
     }
+    if (options.afterBatch) outputs.push(...(await options.afterBatch(batch)));
     await sendAll(outputs);
   }
 
@@ -73,7 +87,8 @@ export async function runProcessor<S extends z.ZodType>(
       async () => {
         let value: z.output<S>;
         try {
-          value = decodeValue(options.input.schema, message);
+          // Only subscribed topics are delivered, so the schema is always there.
+          value = decodeValue(schemas.get(message.topic) as S, message);
         } catch (error) {
           if (error instanceof DecodeError) return [deadLetter(message, error.kind, error.message)];
           throw error;
@@ -134,14 +149,16 @@ export async function runProcessor<S extends z.ZodType>(
 
   const subscription = await transport.subscribe({
     groupId: options.groupId,
-    topics: [options.input.topic],
+    topics: inputTopics,
     fromBeginning: options.fromBeginning ?? true,
     ...(options.maxBatchSize ? { maxBatchSize: options.maxBatchSize } : {}),
     eachBatch: processBatch,
   });
-  logger.info({ groupId: options.groupId, topic: options.input.topic }, `${stage} subscribed`);
+  logger.info({ groupId: options.groupId, topics: inputTopics }, `${stage} subscribed`);
   const lagTimer =
-    metrics && (options.lagIntervalMs ?? 10_000) > 0 ? startLagProbe(options, metrics) : undefined;
+    metrics && (options.lagIntervalMs ?? 10_000) > 0
+      ? startLagProbe(options, inputTopics, metrics)
+      : undefined;
   return {
     subscription,
     stop: async () => {
@@ -151,27 +168,30 @@ export async function runProcessor<S extends z.ZodType>(
   };
 }
 
-/** Measures the group's lag on its input topic now and then (admin calls, off the hot path). */
+/** Measures the group's lag on its input topics now and then (admin calls, off the hot path). */
 function startLagProbe<S extends z.ZodType>(
   options: ProcessorOptions<S>,
+  inputTopics: readonly string[],
   metrics: PipelineMetrics,
 ): NodeJS.Timeout {
-  const { transport, groupId, input, logger } = options;
+  const { transport, groupId, logger } = options;
   let running = false;
   const probe = async () => {
     if (running) return;
     running = true;
     try {
-      const [ends, committed] = await Promise.all([
-        transport.endOffsets(input.topic),
-        transport.committedOffsets(groupId, input.topic),
-      ]);
-      const done = new Map(committed.map(({ partition, offset }) => [partition, BigInt(offset)]));
-      for (const { partition, offset } of ends) {
-        const end = BigInt(offset);
-        const at = done.get(partition) ?? -1n;
-        // No commit yet: the whole partition is still to be read (fromBeginning).
-        metrics.recordLag(input.topic, partition, Number(at < 0n ? end : end - at));
+      for (const topic of inputTopics) {
+        const [ends, committed] = await Promise.all([
+          transport.endOffsets(topic),
+          transport.committedOffsets(groupId, topic),
+        ]);
+        const done = new Map(committed.map(({ partition, offset }) => [partition, BigInt(offset)]));
+        for (const { partition, offset } of ends) {
+          const end = BigInt(offset);
+          const at = done.get(partition) ?? -1n;
+          // No commit yet: the whole partition is still to be read (fromBeginning).
+          metrics.recordLag(topic, partition, Number(at < 0n ? end : end - at));
+        }
       }
     } catch (error) {
       logger.debug({ err: error }, "lag probe failed");
