@@ -20,6 +20,7 @@ export { partitionForKey } from "./partitioner.ts";
 export { type ProcessorOptions, type RunningProcessor, runProcessor } from "./processor.ts";
 export { backoffDelay, defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";
 export { onShutdown } from "./shutdown.ts";
+export { followGlobalTable, type GlobalTable, type GlobalTableOptions } from "./table.ts";
 export { ensureRegistryTopics, registryTopicConfigs } from "./topics.ts";
 export type {
   Batch,

@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import { silentLogger } from "@vigil/observability";
+import { afterEach, describe, expect, it } from "vitest";
+import { createKafkaTransport } from "./kafka.ts";
+import { followGlobalTable, type GlobalTable } from "./table.ts";
+import type { Transport } from "./transport.ts";
+
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
+
+describe("followGlobalTable on Kafka", () => {
+  const open: Array<Transport | GlobalTable> = [];
+  afterEach(async () => {
+    for (const item of open.splice(0).reverse()) {
+      await ("ready" in item ? item.stop() : item.close());
+    }
+  });
+
+  it("restores a compacted topic whole before ready, then follows updates and tombstones", async () => {
+    const topic = `table-it-${randomUUID().slice(0, 8)}.vigil.reference`;
+    const writer = createKafkaTransport({ brokers, clientId: "table-it-writer" });
+    open.push(writer);
+    await writer.createTopics([{ name: topic, partitions: 3, configs: { "cleanup.policy": "compact" } }]);
+    await writer.send(
+      topic,
+      Array.from({ length: 60 }, (_, i) => ({ key: `doc-${i % 25}`, value: `v${i}` })),
+    );
+
+    const followers = [0, 1].map(() => new Map<string, string | null>());
+    for (const state of followers) {
+      const transport = createKafkaTransport({ brokers, clientId: "table-it-reader" });
+      open.push(transport);
+      const table = await followGlobalTable({
+        transport,
+        topics: [topic],
+        groupPrefix: "table-it",
+        logger: silentLogger(),
+        apply: (message) => {
+          state.set(String(message.key), message.value && String(message.value));
+        },
+      });
+      open.push(table);
+      await table.ready;
+      // Ready means whole: every key at its last value, on every follower.
+      expect(state.size).toBe(25);
+      expect(state.get("doc-24")).toBe("v49");
+      expect(state.get("doc-0")).toBe("v50");
+    }
+
+    await writer.send(topic, [
+      { key: "doc-0", value: null },
+      { key: "doc-99", value: "new" },
+    ]);
+    for (const state of followers) {
+      for (let i = 0; i < 300 && state.get("doc-99") !== "new"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(state.get("doc-99")).toBe("new");
+      expect(state.get("doc-0")).toBeNull();
+    }
+  });
+});
