@@ -6,6 +6,7 @@
 
 export { findingId, raiseSeverity } from "@vigil/rules";
 export { eventAssetQuery, ruleEvent } from "../../rules/src/events.ts";
+export { compileRules } from "../../rules/src/language/index.ts";
 export type {
   BaselineDelta,
   CompiledRule,
@@ -18,3 +19,4 @@ export type {
   RuleEvent,
   StateStore,
 } from "../../rules/src/model.ts";
+export { definePack, type PackManifestInput } from "../../rules/src/pack.ts";

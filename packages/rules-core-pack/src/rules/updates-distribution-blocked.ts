@@ -144,7 +144,7 @@ function report(
     id: findingId(rule.id, rule.version, idParts),
     time,
     severity,
-    title: `Update distribution blocked on ${episode.server} (KB${episode.advisory})${hosts.length > 0 ? `: ${hosts.length} host${hosts.length === 1 ? "" : "s"} get no updates` : ""}`,
+    title: `Update distribution blocked on ${episode.server} (KB${episode.advisory})${hosts.length > 0 ? `: ${hosts.length} ${hosts.length === 1 ? "host gets" : "hosts get"} no updates` : ""}`,
     description: `${TITLES[episode.advisory]}. Since ${episode.started}, ${episode.failures} failure${episode.failures === 1 ? "" : "s"}; ${hostText}. ${episode.advisory === "954960" ? `Install KB954960 on the server (Microsoft.UpdateServices.WebServices.Client.Dll ${WSUS_FIXED_VERSION})` : "Install KB954474 on the site server"}; the finding clears when the server reports the fix or the syncs succeed again.`,
     asset: asset.ref,
     group_key: `updates:${episode.advisory}`,

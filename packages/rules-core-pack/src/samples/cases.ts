@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { auditRecord } from "@vigil/inventory";
 import type { AuditV1, HostV1 } from "@vigil/schema";
 import { advisoryKey, idsRecordKey, updateEventKey } from "@vigil/schema";
-import { EXAMPLES_DIR, type ExampleEvent } from "../examples.ts";
+import { EXAMPLES_DIR, type ExampleEvent, exampleIdsAlerts } from "../examples.ts";
 import {
   agentReport,
   dhcpLease,
@@ -22,6 +22,7 @@ import {
   WS2008R2,
   WS2019,
   WS2022,
+  XP,
 } from "./estate.ts";
 import {
   advisoryDocument,
@@ -790,6 +791,339 @@ function advisoryNotExploited(): ExampleEvent[] {
   return [host(app03), host(app04), host(wsus01), ...advisoryDocument(rdpClientCsaf()).map(advisory)];
 }
 
+// ------------------------------------------------------------------------- IDS over the demo
+
+/** The demo morning's alerts (examples/suricata/eve.json) whose signature titles match. */
+function demoAlerts(...titles: RegExp[]): ExampleEvent[] {
+  return exampleIdsAlerts()
+    .filter(
+      (event) =>
+        event.kind === "ids.alert" && titles.some((title) => title.test(event.value.finding_info.title)),
+    )
+    .filter((event, index, all) => all.findIndex((other) => other.value.id === event.value.id) === index);
+}
+
+function idsPriorityAssets(): ExampleEvent[] {
+  return demoAlerts(
+    // www01 (high tier): the Log4Shell attempts, high and critical.
+    /log4j RCE Attempt \(http ldap\) \(Inbound\)/,
+    // fs01 (high) and dc01 (critical): EternalBlue, critical; the echo response names the attacking workstation (low tier).
+    /ETERNALBLUE/,
+    // dc01: Zerologon, high, raised to critical on a critical-tier asset.
+    /Zerologon NetrServerReqChallenge/,
+    // dc02 (critical) but low severity: RDP administrator logins.
+    /Remote Desktop Administrator Login/,
+    // A low-tier workstation: a critical beacon is another rule's.
+    /Cobalt Strike Beacon/,
+  );
+}
+
+function idsCriticalAnyAsset(): ExampleEvent[] {
+  return demoAlerts(/Cobalt Strike Beacon/, /ETERNALBLUE MS17-010 Heap Spray/, /JA3 Hash/);
+}
+
+// ------------------------------------------------------------------------- baselines and policy
+
+function windowsWorkstation(
+  estate: SampleEstate,
+  spec: {
+    name: string;
+    ip: string;
+    serial: string;
+    mac: string;
+    time: string;
+    os?: typeof WIN10;
+    updates?: string[];
+    chrome?: string;
+    extraSoftware?: [string, string][];
+    extraPorts?: [number, "tcp" | "udp", string][];
+    admins?: string[];
+    signatures?: { date: string; upToDate: boolean };
+  },
+): HostV1 {
+  return estate.observe(
+    agentReport({
+      name: spec.name,
+      ip: spec.ip,
+      mac: spec.mac,
+      serial: spec.serial,
+      time: spec.time,
+      type: "desktop",
+      os: spec.os ?? WIN10,
+      updates: spec.updates ?? ["KB5035845", "KB5034763", "KB5034122"],
+      software: [
+        ["Microsoft Edge", "122.0.2365.80"],
+        ["Google Chrome", spec.chrome ?? "122.0.6261.112"],
+        ["Microsoft 365 Apps for enterprise - en-us", "16.0.17231.20236"],
+        ["7-Zip 23.01 (x64)", "23.01"],
+        ["osquery", "5.11.0"],
+        ...(spec.extraSoftware ?? []),
+      ],
+      ports: [
+        [135, "tcp", "C:\\Windows\\system32\\svchost.exe"],
+        [445, "tcp", "System"],
+        ...(spec.extraPorts ?? []),
+      ],
+      admins: spec.admins ?? ["corp-localadmin"],
+      antivirus: {
+        product: "Microsoft Defender Antivirus",
+        enabled: true,
+        up_to_date: spec.signatures?.upToDate ?? true,
+        signature_date: spec.signatures?.date ?? "2024-03-11 05:00:00",
+        state: "On",
+      },
+    }),
+  );
+}
+
+function legacyPayroll(estate: SampleEstate, time: string): HostV1 {
+  return estate.observeAll(
+    managementExport({
+      name: "ws-pay01",
+      ip: "10.20.5.40",
+      serial: "DE05A3F2",
+      time,
+      os: XP,
+      type: "desktop",
+      roles: { business_critical: true, tags: ["business-critical", "payroll", "baseline-exception"] },
+    }),
+    agentReport({
+      name: "ws-pay01",
+      ip: "10.20.5.40",
+      mac: "d4:81:d7:00:3f:12",
+      serial: "DE05A3F2",
+      time,
+      type: "desktop",
+      os: XP,
+      updates: ["KB2926765", "KB4012598"],
+      software: [
+        ["Microsoft Office Professional Edition 2003", "11.0.8173.0"],
+        ["PayLink Dialer", "4.2.1"],
+        ["osquery", "5.11.0"],
+      ],
+      ports: [
+        [135, "tcp", "C:\\WINDOWS\\system32\\svchost.exe"],
+        [445, "tcp", "System"],
+      ],
+      admins: ["Administrator"],
+      antivirus: { state: "Not Monitored" },
+    }),
+  );
+}
+
+function baselineEstate(): { estate: SampleEstate; events: ExampleEvent[] } {
+  const estate = new SampleEstate();
+  const dc01 = domainController(estate, "dc01", "10.20.1.10", ["KB5035849", "KB5034768"]);
+  const dc02 = domainController(estate, "dc02", "10.20.1.11", ["KB5034768", "KB5034127"]);
+  const ws001 = windowsWorkstation(estate, {
+    name: "ws-001",
+    ip: "10.20.40.21",
+    serial: "DE05A06A",
+    mac: "d4:81:d7:00:0f:21",
+    time: "2024-03-12T05:00:00Z",
+  });
+  const ws017 = windowsWorkstation(estate, {
+    name: "ws-017",
+    ip: "10.20.40.37",
+    serial: "HP5A0137",
+    mac: "d4:81:d7:00:1f:37",
+    time: "2024-03-11T12:00:00Z",
+    updates: ["KB5034763", "KB5034122"],
+    signatures: { date: "2024-03-02 12:00:00", upToDate: false },
+  });
+  const ws034 = windowsWorkstation(estate, {
+    name: "ws-034",
+    ip: "10.20.40.54",
+    serial: "LE5A0154",
+    mac: "d4:81:d7:00:2e:54",
+    time: "2024-03-12T02:00:00Z",
+    os: { ...WIN10, version: "10.0.19044", build: "19044" },
+    updates: ["KB5034763", "KB5034122"],
+  });
+  const ws029 = windowsWorkstation(estate, {
+    name: "ws-029",
+    ip: "10.20.40.49",
+    serial: "DE05A14B",
+    mac: "d4:81:d7:00:27:49",
+    time: "2024-03-11T20:00:00Z",
+    chrome: "123.0.6312.59",
+    extraSoftware: [["UltraVNC", "1.4.3.6"]],
+    extraPorts: [[5900, "tcp", "C:\\Program Files\\uvnc bvba\\UltraVNC\\winvnc.exe"]],
+    admins: ["corp-localadmin", "helpdesk-temp"],
+  });
+  const lt013 = windowsWorkstation(estate, {
+    name: "lt-013",
+    ip: "10.20.40.183",
+    serial: "LE05A51A",
+    mac: "3c:22:fb:00:b6:13",
+    time: "2024-03-12T04:10:00Z",
+    extraSoftware: [["AnyDesk", "8.0.8"]],
+  });
+  const fs02 = estate.observe(
+    agentReport({
+      name: "fs02",
+      ip: "10.20.2.16",
+      mac: "b0:26:28:00:06:16",
+      serial: "DE05A02A",
+      time: "2024-03-12T05:00:00Z",
+      type: "server",
+      os: WS2022,
+      updates: ["KB5035857", "KB5035942"],
+      ports: [
+        [135, "tcp", "C:\\Windows\\system32\\svchost.exe"],
+        [445, "tcp", "System"],
+      ],
+      admins: ["corp-localadmin"],
+      antivirus: {
+        product: "Microsoft Defender Antivirus",
+        enabled: true,
+        up_to_date: true,
+        signature_date: "2024-03-11 05:00:00",
+        state: "On",
+      },
+    }),
+  );
+  return {
+    estate,
+    events: [dc01, dc02, ws001, ws017, ws034, ws029, lt013, fs02].map(host),
+  };
+}
+
+function baselineAndExceptions(): ExampleEvent[] {
+  const { estate, events } = baselineEstate();
+  // The payroll workstation while its exception holds, then after it expired (30 June).
+  const payrollMarch = legacyPayroll(estate, "2024-03-12T03:00:00Z");
+  const payrollJuly = legacyPayroll(estate, "2024-07-02T03:00:00Z");
+  return [...events, host(payrollMarch), host(payrollJuly)];
+}
+
+// ------------------------------------------------------------------------------ firewall
+
+function firewallPorts(): ExampleEvent[] {
+  const estate = new SampleEstate();
+  const dc01 = domainController(estate, "dc01", "10.20.1.10", ["KB5035849"]);
+  const payroll01 = estate.observeAll(
+    managementExport({
+      name: "payroll01",
+      ip: "10.20.5.20",
+      serial: "DE05A01C",
+      time: "2024-03-11T23:00:00Z",
+      os: WS2019,
+      type: "server",
+      roles: { business_critical: true, tags: ["business-critical", "payroll", "pii"] },
+    }),
+    agentReport({
+      name: "payroll01",
+      ip: "10.20.5.20",
+      mac: "b0:26:28:00:07:20",
+      serial: "DE05A01C",
+      time: "2024-03-12T05:00:00Z",
+      type: "server",
+      os: WS2019,
+      updates: ["KB5035849"],
+      ports: [
+        [135, "tcp", "C:\\Windows\\system32\\svchost.exe"],
+        [443, "tcp", "System"],
+        [445, "tcp", "System"],
+        [
+          1433,
+          "tcp",
+          "C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\Binn\\sqlservr.exe",
+        ],
+      ],
+      admins: ["corp-localadmin"],
+    }),
+  );
+  const www01 = estate.observeAll(
+    dnsRecord({ name: "www01", ip: "172.16.10.5", time: "2024-03-12T06:00:00Z" }),
+    // The management system's export names the DMZ web server's role.
+    managementExport({
+      name: "www01",
+      ip: "172.16.10.5",
+      serial: "VMware-42 1a 0101",
+      time: "2024-03-11T23:00:00Z",
+      os: UBUNTU,
+      type: "virtual",
+      roles: { tags: ["dmz", "web"] },
+    }),
+  );
+  return [
+    host(dc01),
+    host(payroll01),
+    host(www01),
+    // RDP and SMB from the internet accepted by the DMZ web server: its class allows 80 and 443 only.
+    fw(
+      "<166>Mar 12 2024 09:20:04 asa-edge-1 : %ASA-6-302013: Built inbound TCP connection 4401 for outside:203.0.113.77/50122 (203.0.113.77/50122) to dmz:172.16.10.5/3389 (172.16.10.5/3389)",
+    ),
+    fw(
+      "<166>Mar 12 2024 09:21:09 asa-edge-1 : %ASA-6-302013: Built inbound TCP connection 4402 for outside:203.0.113.77/50140 (203.0.113.77/50140) to dmz:172.16.10.5/445 (172.16.10.5/445)",
+    ),
+    // The same RDP session seen again that day: one finding per destination and port per day.
+    fw(
+      "<166>Mar 12 2024 09:35:41 asa-edge-1 : %ASA-6-302013: Built inbound TCP connection 4410 for outside:203.0.113.77/50188 (203.0.113.77/50188) to dmz:172.16.10.5/3389 (172.16.10.5/3389)",
+    ),
+    // HTTPS to the web server: allowed by its class.
+    fw(
+      "<166>Mar 12 2024 09:30:00 asa-edge-1 : %ASA-6-302013: Built inbound TCP connection 4403 for outside:192.0.2.40/52000 (192.0.2.40/52000) to dmz:172.16.10.5/443 (172.16.10.5/443)",
+    ),
+    // The payroll application reached on 8443, which its class does not allow.
+    fw(
+      "<134>1 2024-03-12T09:44:30+00:00 pfsense-core filterlog 2101 - - 6,,,1000001305,igb1.20,match,pass,in,4,0x0,,127,31101,0,DF,6,tcp,52,10.20.9.77,10.20.5.20,49830,8443,0,S,3191800031,,64240,,mss;nop;wscale;nop;nop;sackOK",
+    ),
+    // LDAP to a domain controller: allowed.
+    fw(
+      "<134>1 2024-03-12T09:02:02+00:00 pfsense-core filterlog 2101 - - 6,,,1000001201,igb1.10,match,pass,in,4,0x0,,128,30211,0,DF,6,tcp,52,10.20.41.32,10.20.1.10,55002,389,0,S,3191700002,,64240,,mss;nop;wscale;nop;nop;sackOK",
+    ),
+    // Denied traffic is the firewall doing its job.
+    fw(
+      "<134>1 2024-03-12T09:47:12+00:00 pfsense-core filterlog 2101 - - 5,,,1000000103,igb1.20,match,block,in,4,0x0,,128,31177,0,DF,6,tcp,52,10.20.43.201,10.20.5.20,51777,3389,0,S,3191800091,,64240,,mss;nop;wscale;nop;nop;sackOK",
+    ),
+  ];
+}
+
+function exampleFirewall(file: string): ExampleEvent[] {
+  return readFileSync(join(EXAMPLES_DIR, "firewall", file), "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .flatMap((line) => {
+      try {
+        return [fw(line)];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function firewallScans(): ExampleEvent[] {
+  // The demo morning at the perimeter and between the VLANs, in time order.
+  return [
+    ...exampleFirewall("asa.log"),
+    ...exampleFirewall("pfsense.log"),
+    ...exampleFirewall("iptables.log"),
+  ].sort((a, b) => (a.value as { time: number }).time - (b.value as { time: number }).time);
+}
+
+function quarantinedSource(): ExampleEvent[] {
+  return [
+    // Outbound to a known Tor exit on 4444, allowed by the perimeter: the quarantine does not hold.
+    fw(
+      "<166>Mar 12 2024 09:41:02 asa-edge-1 : %ASA-6-302013: Built outbound TCP connection 4201 for outside:185.220.101.4/4444 (185.220.101.4/4444) to inside:10.20.9.77/49711 (203.0.113.2/49711)",
+    ),
+    // More traffic within the hour: the same incident.
+    fw(
+      "<166>Mar 12 2024 09:42:00 asa-edge-1 : %ASA-6-302015: Built outbound UDP connection 4202 for outside:8.8.8.8/53 (8.8.8.8/53) to inside:10.20.9.77/53011 (203.0.113.2/53011)",
+    ),
+    // Denied by the server VLAN two hours later: still on the network and trying.
+    fw(
+      "<134>1 2024-03-12T11:44:00+00:00 pfsense-core filterlog 2101 - - 5,,,1000000103,igb1.20,match,block,in,4,0x0,,128,31077,0,DF,6,tcp,52,10.20.9.77,10.20.5.20,49800,445,0,S,3191800000,,64240,,mss;nop;wscale;nop;nop;sackOK",
+    ),
+    // Another host's traffic is none of this rule's business.
+    fw(
+      "<166>Mar 12 2024 09:00:00 asa-edge-1 : %ASA-6-302013: Built outbound TCP connection 4001 for outside:93.184.216.34/443 (93.184.216.34/443) to inside:10.20.40.20/51000 (203.0.113.2/40000)",
+    ),
+  ];
+}
+
 /** Events of every generated test file, by path relative to the pack root. */
 export const sampleFiles: Record<string, () => ExampleEvent[]> = {
   "tests/ids-exploit-vulnerable-asset/zerologon.jsonl": idsExploitZerologon,
@@ -806,4 +1140,10 @@ export const sampleFiles: Record<string, () => ExampleEvent[]> = {
   "tests/updates-distribution-blocked/cleared-by-inventory.jsonl": wsusClearedByInventory,
   "tests/advisory-affects-inventory/zerologon.jsonl": advisoryZerologon,
   "tests/advisory-affects-inventory/not-exploited.jsonl": advisoryNotExploited,
+  "tests/ids-high-severity-priority-asset/demo-morning.jsonl": idsPriorityAssets,
+  "tests/ids-critical-alert/demo-morning.jsonl": idsCriticalAnyAsset,
+  "tests/baseline/corp-estate.jsonl": baselineAndExceptions,
+  "tests/firewall-port-not-allowed/dmz-and-payroll.jsonl": firewallPorts,
+  "tests/firewall-scans/demo-morning.jsonl": firewallScans,
+  "tests/firewall-quarantined-source/isolated-workstation.jsonl": quarantinedSource,
 };
