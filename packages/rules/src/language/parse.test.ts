@@ -205,7 +205,9 @@ group_key: "{{ finding_info.analytic.uid }}"
     expect(finding!.title).toMatch(
       /^\{\{ constructor\.constructor\('return process'\)\(\) \}\} {3}Injected: line /,
     );
-    expect([...finding!.title].some((character) => character.charCodeAt(0) < 32 || character === "\u2028")).toBe(false);
+    expect(
+      [...finding!.title].some((character) => character.charCodeAt(0) < 32 || character === "\u2028"),
+    ).toBe(false);
     // Interpolated values never bring line breaks; only the template's own text may.
     expect(finding!.description).toBe(
       "{{ constructor.constructor('return process')() }}   Injected: line |fallback",
