@@ -16,3 +16,4 @@ export {
   type ResolveOptions,
 } from "./priority-list.ts";
 export { atLeast, findingId, type Rule, type RuleContext, raiseSeverity } from "./rules.ts";
+export * from "./tables/index.ts";

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadPriorityList, PriorityListError, parsePriorityList } from "./priority-list.ts";
+import { buildHost } from "./tables/testing.ts";
 
 const examplePath = fileURLToPath(new URL("../../../examples/assets/priority-list.yaml", import.meta.url));
 
@@ -157,7 +158,7 @@ selectors:
         "assets[0].ips[1]: expected an IPv4 or IPv6 address (line 6)",
         "assets[0]: unexpected field colour (line 8)",
         "assets[1]: expected an asset mapping (line 9)",
-        "selectors[0]: expected cidrs or tags (a selector must select something) (line 11)",
+        "selectors[0]: expected cidrs, tags or a host attribute (a selector must select something) (line 11)",
         'selectors[1].cidrs[0]: expected a prefix length between 0 and 32, got "33" (line 15)',
         "selectors[1].cidrs[1]: expected a CIDR block like 10.20.0.0/16 (missing /prefix) (line 15)",
       ]),
@@ -185,6 +186,149 @@ assets:
     );
     expect(problemsOf("version: [1\n")[0]).toMatch(/^line \d+, column \d+: /);
     expect(problemsOf("")).toEqual(["(root): expected a priority-list mapping"]);
+  });
+});
+
+describe("host attribute selectors and ownership", () => {
+  const list = `
+version: 1
+defaultTier: low
+organisations:
+  - name: Identity
+    contacts:
+      - { name: Dana, email: dana@corp.example, role: owner }
+    maintenance_windows: ["Sat 22:00-02:00 UTC"]
+  - name: Finance IT
+    contacts: [{ phone: "+1 555 0142" }]
+    maintenance_windows: ["Sun 02:00-04:00 UTC"]
+assets:
+  - id: payroll01
+    hostname: payroll01.corp.example
+    ips: [10.20.5.20]
+    tier: critical
+    owner: Finance IT
+    contacts: [{ name: Marco, role: application owner }]
+    maintenance_windows: ["Sun 03:00-04:00 UTC"]
+selectors:
+  - name: servers
+    cidrs: [10.20.0.0/16]
+    tier: medium
+    reason: server range
+  - name: domain controllers
+    domain_controller: true
+    tier: critical
+    owner: Identity
+    reason: domain controller
+  - name: pdc
+    fsmo: [pdc-emulator]
+    os_type: windows
+    tier: critical
+    owner: Identity
+    reason: PDC emulator on Windows
+  - name: business critical
+    business_critical: true
+    tier: high
+    reason: business-critical
+  - name: personal data
+    classification: [pii]
+    tier: high
+    reason: pii
+  - name: server OU
+    ou: ["OU=Servers,DC=corp,DC=example"]
+    tier: medium
+    reason: servers OU
+`;
+  const table = parsePriorityList(list, "owners.yaml");
+
+  it("matches what the host is only when its inventory record is known, before where it is", () => {
+    const dc = buildHost({
+      ips: [
+        {
+          ip: "10.20.1.10",
+          first_seen: "2024-03-12T00:00:00Z",
+          last_seen: "2024-03-12T00:00:00Z",
+          source: "osquery",
+        },
+      ],
+      roles: { domain_controller: true, fsmo: ["schema-master"], business_critical: false, tags: ["dns"] },
+    });
+    expect(table.resolve("10.20.1.10").priority_reason).toBe(
+      'priority list selector "servers" (10.20.0.0/16): server range',
+    );
+    expect(table.resolve("10.20.1.10", { host: dc })).toMatchObject({
+      priority: "critical",
+      priority_reason: 'priority list selector "domain controllers": domain controller',
+      owner: "Identity",
+      tags: ["dns"],
+    });
+    const pdc = { ...dc, roles: { ...dc.roles, fsmo: ["pdc-emulator" as const] } };
+    expect(table.decide("10.20.1.10", { host: pdc })).toMatchObject({
+      kind: "selector",
+      selector: { name: "pdc" },
+      rank: { hostCriteria: 2, prefix: -1 },
+    });
+    const tagged = buildHost({
+      roles: { domain_controller: false, fsmo: [], business_critical: false, tags: ["classification:pii"] },
+    });
+    expect(table.resolve("192.0.2.9", { host: tagged }).priority).toBe("high");
+    const server = buildHost({ directory: { dn: "CN=APP01,OU=Servers,DC=corp,DC=example" } });
+    expect(table.decide("192.0.2.9", { host: server })).toMatchObject({
+      kind: "selector",
+      selector: { name: "server OU" },
+    });
+  });
+
+  it("names the organisation, its contacts and windows; an asset's own windows replace them", () => {
+    expect(table.decide("10.20.5.20")).toMatchObject({
+      kind: "asset",
+      ownership: {
+        organisation: "Finance IT",
+        contacts: [{ phone: "+1 555 0142" }, { name: "Marco", role: "application owner" }],
+        maintenance_windows: ["Sun 03:00-04:00 UTC"],
+      },
+    });
+    const dc = buildHost({
+      roles: { domain_controller: true, fsmo: [], business_critical: false, tags: [] },
+    });
+    expect(table.decide(undefined, { host: dc })).toMatchObject({
+      ownership: {
+        organisation: "Identity",
+        contacts: [{ name: "Dana", email: "dana@corp.example", role: "owner" }],
+        maintenance_windows: ["Sat 22:00-02:00 UTC"],
+      },
+    });
+  });
+
+  it("finds a listed asset by any address or name of the inventoried host", () => {
+    const moved = buildHost({
+      hostname: "payroll01",
+      fqdn: "payroll01.corp.example",
+      names: ["payroll01.corp.example"],
+    });
+    expect(table.resolve("10.20.99.1", { host: moved })).toMatchObject({
+      id: "payroll01",
+      known: true,
+      priority: "critical",
+    });
+  });
+
+  it("refuses owners it does not describe, and contacts without an owner", () => {
+    expect(
+      problemsOf(`${list}  - name: typo
+    cidrs: [10.0.0.0/8]
+    tier: low
+    owner: Identty
+    reason: r
+  - name: orphan contacts
+    cidrs: [10.1.0.0/16]
+    tier: low
+    reason: r
+    contacts: [{ name: x }]
+`),
+    ).toEqual([
+      'selectors[6].owner: no organisation named "Identty" in organisations (line 51)',
+      "selectors[7]: expected an owner for these contacts and maintenance windows (line 53)",
+    ]);
   });
 });
 
