@@ -6,7 +6,7 @@
 
 export { findingId, raiseSeverity } from "@vigil/rules";
 export { eventAssetQuery, ruleEvent } from "../../rules/src/events.ts";
-export { compileRules } from "../../rules/src/language/index.ts";
+export { compileRules, createEvaluator } from "../../rules/src/language/index.ts";
 export type {
   BaselineDelta,
   CompiledRule,
@@ -19,4 +19,5 @@ export type {
   RuleEvent,
   StateStore,
 } from "../../rules/src/model.ts";
-export { definePack, type PackManifestInput } from "../../rules/src/pack.ts";
+export { definePack, type PackManifestInput, recordEvent } from "../../rules/src/pack.ts";
+export { ReferenceTableSet } from "../../rules/src/tables/index.ts";

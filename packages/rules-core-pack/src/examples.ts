@@ -164,10 +164,13 @@ export function exampleAdvisories(): ExampleEvent[] {
   return events;
 }
 
-export function exampleIdsAlerts(): ExampleEvent[] {
+export function exampleIdsAlerts(files: readonly string[] = ["eve.json", "eve-wsus01.json"]): ExampleEvent[] {
   const homeNets = new NetworkSet(DEMO_HOME_NETS);
   const events: ExampleEvent[] = [];
-  for (const line of read("suricata", "eve.json").toString("utf8").split("\n")) {
+  // eve.json is the demo morning; eve-wsus01.json the same worm reaching the one server left
+  // without MS17-010 (added for the core pack's exploit-on-vulnerable-asset rule).
+  const lines = files.flatMap((file) => read("suricata", file).toString("utf8").split("\n"));
+  for (const line of lines) {
     if (line.trim() === "") continue;
     const result = parseSuricataEve(line, { homeNets, now: () => new Date(ESTATE_NOW) });
     if (result.status === "alert")

@@ -795,7 +795,7 @@ function advisoryNotExploited(): ExampleEvent[] {
 
 /** The demo morning's alerts (examples/suricata/eve.json) whose signature titles match. */
 function demoAlerts(...titles: RegExp[]): ExampleEvent[] {
-  return exampleIdsAlerts()
+  return exampleIdsAlerts(["eve.json"])
     .filter(
       (event) =>
         event.kind === "ids.alert" && titles.some((title) => title.test(event.value.finding_info.title)),
