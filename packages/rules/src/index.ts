@@ -5,6 +5,8 @@ export {
   IDS_ALERT_RULE_VERSION,
   type IdsAlertRuleOptions,
 } from "./ids-alert-rule.ts";
+export * from "./language/index.ts";
+export * from "./pack.ts";
 export {
   AssetTable,
   loadPriorityList,

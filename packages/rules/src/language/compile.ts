@@ -92,6 +92,20 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
   const parsed = RuleSpec.safeParse(definition);
   if (!parsed.success) {
     reportIssues(sink, parsed.error.issues);
+    // Still check the conditions when the kinds are known: every mistake of the rule at once.
+    const raw = definition as { on?: unknown; where?: unknown; id?: unknown } | null;
+    const on = RuleSpec.shape.on.safeParse(raw?.on);
+    if (on.success && raw?.where !== undefined) {
+      const kinds = kindsOf(on.data);
+      compileCondition(raw.where, ["where"], {
+        sink,
+        schemas: kinds.map((kind) => rootSchema(kind)),
+        kinds,
+        mode: "event",
+        rule: { id: String(raw.id), name: "", version: 1 },
+        budget: { leaves: 0 },
+      });
+    }
     sink.throwIfAny();
   }
   const spec = parsed.data!;

@@ -282,10 +282,11 @@ export function resolvePath(
   fieldPath: string,
   at: Path,
   context: Pick<ConditionContext, "sink" | "schemas" | "kinds" | "mode">,
+  target: "key" | "value" = "value",
 ): { segments: string[]; collection: boolean; schemas: z.ZodType[] } | undefined {
   const segments = splitPath(fieldPath);
   if (typeof segments === "string") {
-    context.sink.report(at, segments);
+    context.sink.report(at, segments, target);
     return undefined;
   }
   if (
@@ -293,7 +294,7 @@ export function resolvePath(
     segments[0] === "each" &&
     !context.schemas.some((schema) => lookupField(schema, ["each"]).ok)
   ) {
-    context.sink.report(at, "each.* is only available inside for_each");
+    context.sink.report(at, "each.* is only available inside for_each", target);
     return undefined;
   }
   const found: z.ZodType[] = [];
@@ -308,7 +309,7 @@ export function resolvePath(
   }
   if (found.length === 0) {
     const where = context.mode === "element" ? "in the list element" : `for ${context.kinds.join(", ")}`;
-    context.sink.report(at, `unknown field "${fieldPath}" ${where}: ${firstFailure ?? "not found"}`);
+    context.sink.report(at, `unknown field "${fieldPath}" ${where}: ${firstFailure ?? "not found"}`, target);
     return undefined;
   }
   return { segments, collection, schemas: found };
@@ -321,7 +322,7 @@ function compileField(
   context: ConditionContext,
   depth: number,
 ): CompiledCondition {
-  const checked = resolvePath(fieldPath, at, context);
+  const checked = resolvePath(fieldPath, at, context, "key");
   if (!checked) return always;
   const get = compileAccessor(checked.segments, context.mode, context.rule);
   const field = { path: fieldPath, get };
@@ -337,11 +338,13 @@ function compileField(
     return always;
   }
 
+  const problemsBefore = context.sink.problems.length;
   for (const key of Object.keys(operators)) {
     if (!operatorSet.has(key))
       context.sink.report(
         [...at, key],
         `unknown operator "${key}" (operators: ${operatorNames.join(", ")}; options: ignore_case, all)`,
+        "key",
       );
   }
   const ignoreCase = operators.ignore_case;
@@ -352,7 +355,6 @@ function compileField(
     context.sink.report([...at, "all"], "expected true or false");
   const options = { ignoreCase: ignoreCase === true, every: every === true };
 
-  const problemsBefore = context.sink.problems.length;
   const parts: CompiledCondition[] = [];
   for (const name of operatorNames) {
     if (!Object.hasOwn(operators, name)) continue;

@@ -76,7 +76,10 @@ export class ProblemSink {
     });
   }
 
+  /** Throws every problem found, in the order they appear in the file. */
   throwIfAny(): void {
-    if (this.problems.length > 0) throw new RuleCompileError(this.problems);
+    if (this.problems.length === 0) return;
+    const order = (problem: RuleProblem) => (problem.line ?? 0) * 100_000 + (problem.column ?? 0);
+    throw new RuleCompileError([...this.problems].sort((a, b) => order(a) - order(b)));
   }
 }

@@ -19,7 +19,7 @@ import { type Locate, RuleCompileError, type RuleProblem } from "./errors.ts";
 export const ruleFileLimits = { bytes: 1024 * 1024, documents: 1000, aliases: 100 };
 
 /** Finds where a path is in a YAML document: the value, or the key itself for `target: "key"`. */
-function locator(document: Document, lineCounter: LineCounter): Locate {
+export function yamlLocator(document: Document, lineCounter: LineCounter): Locate {
   const at = (offset: number | undefined) => {
     if (offset === undefined) return undefined;
     const position = lineCounter.linePos(offset);
@@ -100,7 +100,7 @@ export function compileRules(text: string, source = "inline"): DeclarativeRule[]
       return;
     }
     if (value === null || value === undefined) return; // an empty document (e.g. a trailing `---`)
-    const locate = locator(document, lineCounter);
+    const locate = yamlLocator(document, lineCounter);
     const options: CompileOptions = { source, locate };
     try {
       const rule = compileRuleSpec(value, options);
