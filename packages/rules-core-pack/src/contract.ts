@@ -6,7 +6,12 @@
 
 export { findingId, raiseSeverity } from "@vigil/rules";
 export { eventAssetQuery, ruleEvent } from "../../rules/src/events.ts";
-export { compileRules, createEvaluator } from "../../rules/src/language/index.ts";
+export {
+  compileRules,
+  createEvaluator,
+  defineRule,
+  type TypedRuleContext,
+} from "../../rules/src/language/index.ts";
 export type {
   BaselineDelta,
   CompiledRule,

@@ -3,52 +3,9 @@
  * events, severity steps, and "report once per episode" state. Everything here is a pure function
  * of its inputs (no clock): replaying the same events gives the same findings, ids included.
  */
-import type { AssetRef, EvidenceRef, FindingV1, HostV1, PriorityTier, Severity } from "@vigil/schema";
+import type { AssetRef, EvidenceRef, HostV1, PriorityTier, Severity } from "@vigil/schema";
 import { severityRank } from "@vigil/schema";
 import type { RuleEvent, StateStore } from "./contract.ts";
-
-export interface RuleInfo {
-  id: string;
-  name: string;
-  version: number;
-}
-
-export interface FindingParts {
-  /** Deterministic: `findingId` over the triggering events, or over the rule, key and episode. */
-  id: string;
-  /** Event time (epoch ms) the finding is about. */
-  time: number;
-  severity: Severity;
-  title: string;
-  description: string;
-  asset: AssetRef;
-  group_key: string;
-  events: EvidenceRef[];
-  summary: string;
-  conditions: string[];
-  cves?: string[];
-  attack?: string[];
-  references?: string[];
-}
-
-export function finding(rule: RuleInfo, parts: FindingParts): FindingV1 {
-  return {
-    schema: "vigil.finding/v1",
-    id: parts.id,
-    time: iso(parts.time),
-    rule: { id: rule.id, name: rule.name, version: rule.version },
-    severity: parts.severity,
-    title: parts.title,
-    description: parts.description,
-    asset: parts.asset,
-    group_key: parts.group_key,
-    events: parts.events,
-    explanation: { summary: parts.summary, conditions: parts.conditions },
-    cves: [...new Set(parts.cves ?? [])].sort(),
-    attack: [...new Set(parts.attack ?? [])],
-    references: [...new Set(parts.references ?? [])],
-  };
-}
 
 export function iso(time: number): string {
   return new Date(time).toISOString();
@@ -90,29 +47,19 @@ export function tierText(asset: AssetRef): string {
 
 /**
  * Remembers the last thing reported for a key and says whether `signature` is new: a rule reports
- * an episode once, and again only when what it would say changes (or after `forget`). Keys are
- * namespaced by rule id, as the state changelog (`<rule id>/<state key>`) expects.
+ * an episode once, and again only when what it would say changes. `state` is the rule's own
+ * (defineRule scopes it under `<rule id>/`).
  */
-export function reportOnce(state: StateStore, rule: RuleInfo, key: string, signature: string): boolean {
-  const stateKey = `${rule.id}/${key}`;
-  if (state.get(stateKey) === signature) return false;
-  state.set(stateKey, signature);
+export function reportOnce(state: StateStore, key: string, signature: string): boolean {
+  if (state.get(key) === signature) return false;
+  state.set(key, signature);
   return true;
 }
 
-export function forget(state: StateStore, rule: RuleInfo, key: string): void {
-  const stateKey = `${rule.id}/${key}`;
-  if (state.get(stateKey) !== undefined) state.set(stateKey, undefined);
-}
-
-/** A copy of the rule's state for a key: changing it changes nothing until `setRuleState`. */
-export function ruleState<T>(state: StateStore, rule: RuleInfo, key: string): T | undefined {
-  const value = state.get(`${rule.id}/${key}`);
+/** A copy of the rule's state for a key: changing it changes nothing until `state.set`. */
+export function stateOf<T>(state: StateStore, key: string): T | undefined {
+  const value = state.get(key);
   return value === undefined ? undefined : (structuredClone(value) as T);
-}
-
-export function setRuleState(state: StateStore, rule: RuleInfo, key: string, value: unknown): void {
-  state.set(`${rule.id}/${key}`, value);
 }
 
 const techniqueId = /^T\d{4}(\.\d{3})?$/;

@@ -1,12 +1,10 @@
 import type { HostV1, PriorityTier, Severity } from "@vigil/schema";
-import { type CompiledRule, type Exposure, findingId, type ResolvedAsset } from "../contract.ts";
+import { type CompiledRule, defineRule, type Exposure, findingId, type ResolvedAsset } from "../contract.ts";
 import {
   evidence,
-  finding,
   hostLabel,
   listSome,
   maxSeverity,
-  type RuleInfo,
   reportOnce,
   stepSeverity,
   tierRank,
@@ -14,11 +12,8 @@ import {
   tierWeight,
 } from "../support.ts";
 
-const rule: RuleInfo = {
-  id: "core.advisory.affects-inventory",
-  name: "New advisory affects inventoried assets",
-  version: 1,
-};
+const RULE_ID = "core.advisory.affects-inventory";
+const RULE_VERSION = 1;
 
 interface Affected {
   host: HostV1;
@@ -42,13 +37,15 @@ function stillVulnerable(exposure: Exposure): boolean {
  * finding's asset is the exposed host of the highest tier. Reported again only when the set of
  * exposed hosts or the exploitation status changes, whichever source's record brought it.
  */
-export const advisoryAffectsInventory: CompiledRule = {
-  ...rule,
+export const advisoryAffectsInventory: CompiledRule = defineRule({
+  id: RULE_ID,
+  name: "New advisory affects inventoried assets",
+  version: RULE_VERSION,
   description:
     "A new or updated advisory whose CVEs affect inventoried hosts that lack the fix: how many, which, weighted by priority tier.",
   on: ["advisory"],
-  evaluate(event, { tables, state }) {
-    if (event.kind !== "advisory") return [];
+  evaluate(event, context) {
+    const { tables, state } = context;
     const advisory = event.value;
     const cves = [...new Set(advisory.cves.length > 0 ? advisory.cves : [advisory.id])].sort();
     const affected: Affected[] = [];
@@ -69,7 +66,7 @@ export const advisoryAffectsInventory: CompiledRule = {
       );
     const hostIds = affected.map((entry) => entry.host.id);
     const signature = `${hostIds.join(",")}|${knownExploited}`;
-    if (!reportOnce(state, rule, `cves/${cves.join(",")}`, signature)) return [];
+    if (!reportOnce(state, `cves/${cves.join(",")}`, signature)) return [];
 
     const counts = tiers
       .map((tier) => ({ tier, count: affected.filter((entry) => entry.asset.tier === tier).length }))
@@ -90,8 +87,8 @@ export const advisoryAffectsInventory: CompiledRule = {
     const name = advisory.title ?? advisory.known_exploited?.vulnerability_name ?? advisory.id;
     const countText = counts.map((entry) => `${entry.count} ${entry.tier}`).join(", ");
     return [
-      finding(rule, {
-        id: findingId(rule.id, rule.version, [cves.join(","), signature]),
+      context.finding({
+        id: findingId(RULE_ID, RULE_VERSION, [cves.join(","), signature]),
         time: event.time,
         severity,
         title: `${cves.join(", ")} affects ${affected.length} inventoried host${affected.length === 1 ? "" : "s"} (${countText}; weight ${weight})${knownExploited ? ", known exploited" : ""}`,
@@ -116,4 +113,4 @@ export const advisoryAffectsInventory: CompiledRule = {
       }),
     ];
   },
-};
+});

@@ -1,23 +1,20 @@
-import type { HostV1, Severity } from "@vigil/schema";
+import type { FindingV1, HostV1, Severity } from "@vigil/schema";
 import { topics } from "@vigil/schema";
-import { type CompiledRule, type EvaluationContext, findingId } from "../contract.ts";
+import { type CompiledRule, defineRule, findingId, type TypedRuleContext } from "../contract.ts";
 import {
   DAY_MS,
   evidence,
-  finding,
   HOUR_MS,
   hostLabel,
   iso,
-  type RuleInfo,
   reportOnce,
-  ruleState,
-  setRuleState,
   stepSeverity,
   tierText,
   windowStart,
 } from "../support.ts";
 
-const rule: RuleInfo = { id: "core.agent.silent", name: "Management agent silent", version: 1 };
+const RULE_ID = "core.agent.silent";
+const RULE_VERSION = 1;
 
 /** MISSION.md 1 asks for agents "that have not run for a given time": a week, as for a host off on a business trip. */
 export const SILENT_AFTER_MS = 7 * DAY_MS;
@@ -32,16 +29,16 @@ function seenSince(host: HostV1, since: number): string[] {
 function judge(
   host: HostV1,
   now: number,
-  context: EvaluationContext,
+  context: TypedRuleContext,
   evidenceOf: (host: HostV1) => ReturnType<typeof evidence>,
 ) {
   if (!host.is_managed || host.agent === undefined) return [];
   const lastReport = Date.parse(host.agent.last_seen);
   if (Number.isNaN(lastReport) || now - lastReport <= SILENT_AFTER_MS) return [];
   const silentSince = lastReport + SILENT_AFTER_MS;
-  if (context.tables.exception(host.id, rule.id, now) !== undefined) return [];
+  if (context.tables.exception(host.id, RULE_ID, now) !== undefined) return [];
   // One report per silence: the next one only after the agent has reported again and gone quiet again.
-  if (!reportOnce(context.state, rule, `host/${host.id}`, host.agent.last_seen)) return [];
+  if (!reportOnce(context.state, `host/${host.id}`, host.agent.last_seen)) return [];
   const asset = context.tables.resolveAsset({ id: host.id });
   const alive = seenSince(host, lastReport);
   const days = Math.floor((now - lastReport) / DAY_MS);
@@ -50,12 +47,12 @@ function judge(
   const severity = raised ? stepSeverity(base, 1) : base;
   const name = hostLabel(host);
   return [
-    finding(rule, {
-      id: findingId(rule.id, rule.version, [host.id, host.agent.last_seen]),
+    context.finding({
+      id: findingId(RULE_ID, RULE_VERSION, [host.id, host.agent.last_seen]),
       time: silentSince,
       severity,
       title: `Agent ${host.agent.name} on ${name} silent for ${days} days`,
-      description: `The ${host.agent.name} agent of ${name} last reported ${host.agent.last_seen}. ${alive.length > 0 ? `The machine is still seen by ${alive.join(", ")}: it is on, but nothing manages it (no updates, no inventory).` : "No other source has seen the machine since: it may be off, lost or rebuilt."} Repair or reinstall the agent, or record why it is offline (an exception for ${rule.id}).`,
+      description: `The ${host.agent.name} agent of ${name} last reported ${host.agent.last_seen}. ${alive.length > 0 ? `The machine is still seen by ${alive.join(", ")}: it is on, but nothing manages it (no updates, no inventory).` : "No other source has seen the machine since: it may be off, lost or rebuilt."} Repair or reinstall the agent, or record why it is offline (an exception for ${RULE_ID}).`,
       asset: asset.ref,
       group_key: "agent:silent",
       events: [evidenceOf(host)],
@@ -76,12 +73,13 @@ function judge(
  * when event time moves on (`advance`, checked once per hour of event time). Both paths give the
  * same finding id, and the state remembers the silence already reported.
  */
-export const agentSilent: CompiledRule = {
-  ...rule,
+export const agentSilent: CompiledRule = defineRule({
+  id: RULE_ID,
+  name: "Management agent silent",
+  version: RULE_VERSION,
   description: `A managed host whose management agent has not reported for more than ${SILENT_AFTER_MS / DAY_MS} days.`,
   on: ["inventory.host"],
   evaluate(event, context) {
-    if (event.kind !== "inventory.host") return [];
     return judge(event.value, event.time, context, () =>
       evidence(
         event,
@@ -91,10 +89,10 @@ export const agentSilent: CompiledRule = {
   },
   advance(watermark, context) {
     const hour = windowStart(watermark, HOUR_MS);
-    const checked = ruleState<number>(context.state, rule, "checked-hour");
-    if (checked !== undefined && checked >= hour) return [];
-    setRuleState(context.state, rule, "checked-hour", hour);
-    const findings = [];
+    const checked = context.state.get("checked-hour");
+    if (typeof checked === "number" && checked >= hour) return [];
+    context.state.set("checked-hour", hour);
+    const findings: FindingV1[] = [];
     for (const host of context.tables.hosts())
       findings.push(
         ...judge(host, watermark, context, (state) => ({
@@ -106,4 +104,4 @@ export const agentSilent: CompiledRule = {
       );
     return findings;
   },
-};
+});

@@ -1,13 +1,10 @@
 import { basename } from "node:path";
 import type { AuditV1, Severity } from "@vigil/schema";
-import { type CompiledRule, findingId } from "../contract.ts";
-import { evidence, finding, listSome, type RuleInfo, ruleState, setRuleState } from "../support.ts";
+import { type CompiledRule, defineRule, findingId } from "../contract.ts";
+import { evidence, listSome, stateOf } from "../support.ts";
 
-const rule: RuleInfo = {
-  id: "core.inventory.audit-count-change",
-  name: "Inventory audit count changed markedly",
-  version: 1,
-};
+const RULE_ID = "core.inventory.audit-count-change";
+const RULE_VERSION = 1;
 
 /** A change this large (relative to the previous count) is marked... */
 const MIN_RELATIVE_CHANGE = 0.1;
@@ -39,20 +36,22 @@ export function auditSeries(audit: Pick<AuditV1, "source" | "format" | "inputs">
  * high from a third; a jump is low (new machines, or a source that now sees more), medium from a
  * third. The audit source is the finding's asset: the defect is in the audit, not in one host.
  */
-export const inventoryAuditCountChange: CompiledRule = {
-  ...rule,
+export const inventoryAuditCountChange: CompiledRule = defineRule({
+  id: RULE_ID,
+  name: "Inventory audit count changed markedly",
+  version: RULE_VERSION,
   description:
     "An inventory audit whose host count differs markedly (at least 10% and 5 hosts) from the previous audit of the same source.",
   on: ["inventory.audit"],
-  evaluate(event, { tables, state }) {
-    if (event.kind !== "inventory.audit") return [];
+  evaluate(event, context) {
+    const { tables, state } = context;
     const audit = event.value;
     const series = auditSeries(audit);
-    const previous = ruleState<PreviousAudit>(state, rule, `series/${series}`);
+    const previous = stateOf<PreviousAudit>(state, `series/${series}`);
     // A redelivered or older audit must neither compare with itself nor roll the series back.
     if (previous !== undefined && (previous.id === audit.id || Date.parse(previous.time) > event.time))
       return [];
-    setRuleState(state, rule, `series/${series}`, {
+    state.set(`series/${series}`, {
       id: audit.id,
       time: new Date(event.time).toISOString(),
       host_count: audit.host_count,
@@ -78,8 +77,8 @@ export const inventoryAuditCountChange: CompiledRule = {
     const asset = tables.resolveAsset({ id: `audit:${audit.source}` }).ref;
     const inputs = audit.inputs.join(", ");
     return [
-      finding(rule, {
-        id: findingId(rule.id, rule.version, [previous.id, audit.id]),
+      context.finding({
+        id: findingId(RULE_ID, RULE_VERSION, [previous.id, audit.id]),
         time: event.time,
         severity,
         title: `Inventory audit ${audit.source} (${audit.format}) ${drop ? "lost" : "gained"} ${Math.abs(delta)} hosts (${previous.host_count} -> ${audit.host_count}, ${percent}%)`,
@@ -102,4 +101,4 @@ export const inventoryAuditCountChange: CompiledRule = {
       }),
     ];
   },
-};
+});

@@ -1,24 +1,19 @@
 import { isIP } from "node:net";
-import type { Severity } from "@vigil/schema";
-import { type CompiledRule, findingId, type RuleEvent } from "../contract.ts";
+import type { FindingV1, Severity } from "@vigil/schema";
+import { type CompiledRule, defineRule, findingId, type RuleEvent } from "../contract.ts";
 import {
   DAY_MS,
   endpointText,
   evidence,
-  finding,
   label,
-  type RuleInfo,
   reportOnce,
   stepSeverity,
   tierText,
   windowStart,
 } from "../support.ts";
 
-const rule: RuleInfo = {
-  id: "core.inventory.unmanaged-address",
-  name: "Unmanaged address in traffic",
-  version: 1,
-};
+const RULE_ID = "core.inventory.unmanaged-address";
+const RULE_VERSION = 1;
 
 interface Sighting {
   ip: string;
@@ -90,13 +85,16 @@ function flowOf(event: RuleEvent): string {
  * day while it persists; an exception for the asset and this rule silences a deliberate one (a DMZ
  * appliance that may not carry an agent).
  */
-export const inventoryUnmanagedAddress: CompiledRule = {
-  ...rule,
+export const inventoryUnmanagedAddress: CompiledRule = defineRule({
+  id: RULE_ID,
+  name: "Unmanaged address in traffic",
+  version: RULE_VERSION,
   description:
     "An internal address seen in firewall or IDS traffic with no managed inventory behind it (unknown, or inventoried without an agent).",
   on: ["firewall.event", "ids.alert"],
-  evaluate(event, { tables, state }) {
-    const findings = [];
+  evaluate(event, context) {
+    const { tables, state } = context;
+    const findings: FindingV1[] = [];
     const seen = new Set<string>();
     for (const sighting of sightings(event)) {
       if (seen.has(sighting.ip)) continue;
@@ -104,10 +102,10 @@ export const inventoryUnmanagedAddress: CompiledRule = {
       const asset = tables.resolveAsset({ ip: sighting.ip });
       const host = asset.host;
       if (host?.is_managed) continue;
-      const exception = tables.exception(asset.ref.id, rule.id, event.time);
+      const exception = tables.exception(asset.ref.id, RULE_ID, event.time);
       if (exception !== undefined) continue;
       const day = windowStart(event.time, DAY_MS);
-      if (!reportOnce(state, rule, `address/${sighting.ip}`, String(day))) continue;
+      if (!reportOnce(state, `address/${sighting.ip}`, String(day))) continue;
       const unknown = host === undefined;
       const base: Severity = unknown ? "medium" : "low";
       const raised = asset.tier === "critical" || asset.tier === "high";
@@ -117,14 +115,14 @@ export const inventoryUnmanagedAddress: CompiledRule = {
         ? `unknown address ${sighting.ip}: no inventory record`
         : `${label(asset.ref)} (${sighting.ip}) is inventoried from ${host.sources.map((seenBy) => seenBy.source).join(", ")} only, with no working management agent`;
       findings.push(
-        finding(rule, {
-          id: findingId(rule.id, rule.version, [sighting.ip, new Date(day).toISOString()]),
+        context.finding({
+          id: findingId(RULE_ID, RULE_VERSION, [sighting.ip, new Date(day).toISOString()]),
           time: event.time,
           severity,
           title: unknown
             ? `Unknown address ${sighting.ip} in traffic: not in the inventory`
             : `Unmanaged host ${label(asset.ref)} (${sighting.ip}) in traffic`,
-          description: `${what}; seen as the ${sighting.role} of ${flow}. Identify the machine and bring it under management or record why it is excluded (an exception for rule ${rule.id}).`,
+          description: `${what}; seen as the ${sighting.role} of ${flow}. Identify the machine and bring it under management or record why it is excluded (an exception for rule ${RULE_ID}).`,
           asset: asset.ref,
           group_key: unknown ? "inventory:unknown" : "inventory:unmanaged",
           events: [evidence(event, flow)],
@@ -133,13 +131,12 @@ export const inventoryUnmanagedAddress: CompiledRule = {
             `${sighting.ip} is the inside ${sighting.role} of the ${event.kind === "firewall.event" ? "firewall event" : "IDS alert"}`,
             unknown ? "no inventory host holds the address" : `host ${host.id}: is_managed false`,
             `asset ${tierText(asset.ref)}${raised ? `: severity raised ${base} -> ${severity}` : ""}`,
-            `no exception for ${asset.ref.id} and ${rule.id}`,
+            `no exception for ${asset.ref.id} and ${RULE_ID}`,
             `first sighting on ${new Date(day).toISOString().slice(0, 10)}`,
           ],
-          attack: [],
         }),
       );
     }
     return findings;
   },
-};
+});

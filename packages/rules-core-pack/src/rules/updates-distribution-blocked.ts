@@ -1,21 +1,15 @@
 import type { EvidenceRef, HostV1, Severity, UpdateEventV1, UpdateSignatureId } from "@vigil/schema";
-import { type CompiledRule, type EvaluationContext, findingId, type RuleEvent } from "../contract.ts";
 import {
-  evidence,
-  finding,
-  iso,
-  listSome,
-  type RuleInfo,
-  ruleState,
-  setRuleState,
-  tierText,
-} from "../support.ts";
+  type CompiledRule,
+  defineRule,
+  findingId,
+  type RuleEvent,
+  type TypedRuleContext,
+} from "../contract.ts";
+import { evidence, iso, listSome, stateOf, tierText } from "../support.ts";
 
-const rule: RuleInfo = {
-  id: "core.updates.distribution-blocked",
-  name: "Update distribution blocked",
-  version: 1,
-};
+const RULE_ID = "core.updates.distribution-blocked";
+const RULE_VERSION = 1;
 
 /** The WSUS client web service file whose version says whether the 954960 fix is installed. */
 export const WSUS_CLIENT_DLL = "microsoft.updateservices.webservices.client.dll";
@@ -97,7 +91,7 @@ function siteSyncRecovered(value: UpdateEventV1): boolean {
   return summary !== null ? Number(summary[1]) > 0 : /Sync succeeded/i.test(value.message);
 }
 
-function affectedSeverity(episode: Episode, context: EvaluationContext): { severity: Severity; why: string } {
+function affectedSeverity(episode: Episode, context: TypedRuleContext): { severity: Severity; why: string } {
   const critical = Object.keys(episode.hosts).filter(
     (host) => context.tables.resolveAsset({ hostname: host }).tier === "critical",
   );
@@ -108,7 +102,7 @@ function affectedSeverity(episode: Episode, context: EvaluationContext): { sever
 
 function report(
   episode: Episode,
-  context: EvaluationContext,
+  context: TypedRuleContext,
   time: number,
   cleared?: { by: RuleEvent; reason: string },
 ) {
@@ -123,8 +117,8 @@ function report(
   const events = episode.first.id === episode.last.id ? [episode.first] : [episode.first, episode.last];
   const idParts = [`${episode.advisory}/${episode.server}`, episode.opened_by, ...hosts];
   if (cleared) {
-    return finding(rule, {
-      id: findingId(rule.id, rule.version, [...idParts, "cleared", cleared.by.id]),
+    return context.finding({
+      id: findingId(RULE_ID, RULE_VERSION, [...idParts, "cleared", cleared.by.id]),
       time,
       severity: "informational",
       title: `Cleared: update distribution on ${episode.server} works again (KB${episode.advisory})`,
@@ -140,8 +134,8 @@ function report(
       references: [`https://support.microsoft.com/kb/${episode.advisory}`],
     });
   }
-  return finding(rule, {
-    id: findingId(rule.id, rule.version, idParts),
+  return context.finding({
+    id: findingId(RULE_ID, RULE_VERSION, idParts),
     time,
     severity,
     title: `Update distribution blocked on ${episode.server} (KB${episode.advisory})${hosts.length > 0 ? `: ${hosts.length} ${hosts.length === 1 ? "host gets" : "hosts get"} no updates` : ""}`,
@@ -161,7 +155,7 @@ function report(
 }
 
 function clear(
-  context: EvaluationContext,
+  context: TypedRuleContext,
   key: string,
   server: ServerState,
   event: RuleEvent,
@@ -170,12 +164,11 @@ function clear(
 ) {
   const episode = server.open;
   if (episode === undefined || Date.parse(episode.started) > event.time) {
-    if (dllVersion !== undefined)
-      setRuleState(context.state, rule, key, { ...server, dll_version: dllVersion });
+    if (dllVersion !== undefined) context.state.set(key, { ...server, dll_version: dllVersion });
     return [];
   }
   const { open: _closed, ...rest } = server;
-  setRuleState(context.state, rule, key, {
+  context.state.set(key, {
     ...rest,
     cleared: iso(event.time),
     ...(dllVersion !== undefined ? { dll_version: dllVersion } : {}),
@@ -183,14 +176,14 @@ function clear(
   return [report(episode, context, event.time, { by: event, reason })];
 }
 
-function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationContext) {
+function onUpdateEvent(event: RuleEvent<"updates.agent">, context: TypedRuleContext) {
   const value = event.value;
   const signature = value.signature?.id;
   const dllVersion = dllVersionOfEvent(value);
   // The fix, logged by the server itself (a signature, or the file version in any entry).
   if (dllVersion !== undefined && value.role === "server" && value.host !== undefined) {
     const key = serverKey("954960", value.host);
-    const server = ruleState<ServerState>(context.state, rule, key) ?? {};
+    const server = stateOf<ServerState>(context.state, key) ?? {};
     if (compareVersions(dllVersion, WSUS_FIXED_VERSION) >= 0)
       return clear(
         context,
@@ -200,7 +193,7 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
         `${value.host} logs Microsoft.UpdateServices.WebServices.Client.Dll ${dllVersion} (>= ${WSUS_FIXED_VERSION}: KB954960 installed)`,
         dllVersion,
       );
-    setRuleState(context.state, rule, key, { ...server, dll_version: dllVersion } satisfies ServerState);
+    context.state.set(key, { ...server, dll_version: dllVersion } satisfies ServerState);
   }
   const blocking = signature !== undefined ? BLOCKING[signature] : undefined;
   if (blocking !== undefined) {
@@ -208,7 +201,7 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
       blocking.server === "host" ? (value.host ?? value.update_server?.host) : value.update_server?.host;
     if (serverName === undefined) return [];
     const key = serverKey(blocking.advisory, serverName);
-    const server = ruleState<ServerState>(context.state, rule, key) ?? {};
+    const server = stateOf<ServerState>(context.state, key) ?? {};
     if (server.cleared !== undefined && Date.parse(server.cleared) >= event.time) return [];
     const client = value.role === "client" ? value.host?.toLowerCase() : undefined;
     const here = evidence(event, `${value.host ?? "?"}: ${value.signature!.title}`);
@@ -236,7 +229,7 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
     }
     episode.failures += 1;
     if (event.time >= Date.parse(episode.last.time)) episode.last = here;
-    setRuleState(context.state, rule, key, { ...server, open: episode } satisfies ServerState);
+    context.state.set(key, { ...server, open: episode } satisfies ServerState);
     // A new finding when the episode opens and whenever another host joins it; repeats only count.
     return isNew || newHost ? [report(episode, context, event.time)] : [];
   }
@@ -249,7 +242,7 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
     value.host !== undefined
   ) {
     const key = serverKey("954960", value.update_server.host);
-    const server = ruleState<ServerState>(context.state, rule, key);
+    const server = stateOf<ServerState>(context.state, key);
     const client = value.host.toLowerCase();
     const entry = server?.open?.hosts[client];
     if (server?.open === undefined || entry === undefined || Date.parse(entry.last_failure) > event.time)
@@ -264,12 +257,12 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
         event,
         `every client of ${server.open.server} synchronises successfully again`,
       );
-    setRuleState(context.state, rule, key, server);
+    context.state.set(key, server);
     return [];
   }
   if (siteSyncRecovered(value) && value.host !== undefined) {
     const key = serverKey("954474", value.host);
-    const server = ruleState<ServerState>(context.state, rule, key);
+    const server = stateOf<ServerState>(context.state, key);
     if (server === undefined) return [];
     return clear(
       context,
@@ -282,14 +275,14 @@ function onUpdateEvent(event: RuleEvent<"updates.agent">, context: EvaluationCon
   return [];
 }
 
-function onHost(event: RuleEvent<"inventory.host">, context: EvaluationContext) {
+function onHost(event: RuleEvent<"inventory.host">, context: TypedRuleContext) {
   const host = event.value;
   const version = dllVersionOfHost(host);
   if (version === undefined) return [];
   const findings = [];
   for (const name of host.names) {
     const key = serverKey("954960", name);
-    const server = ruleState<ServerState>(context.state, rule, key);
+    const server = stateOf<ServerState>(context.state, key);
     if (server === undefined) continue;
     if (compareVersions(version, WSUS_FIXED_VERSION) >= 0)
       findings.push(
@@ -316,8 +309,10 @@ function onHost(event: RuleEvent<"inventory.host">, context: EvaluationContext) 
  * inventory's file versions), when every failing client syncs again (954960), or when the site
  * server completes a catalog sync that processes updates again (954474).
  */
-export const updatesDistributionBlocked: CompiledRule = {
-  ...rule,
+export const updatesDistributionBlocked: CompiledRule = defineRule({
+  id: RULE_ID,
+  name: "Update distribution blocked",
+  version: RULE_VERSION,
   description:
     "Update distribution blocked (954960, 954474): one finding per update server listing the hosts behind it; cleared when the server reports the fixed file version 3.1.6001.66 or the syncs succeed again.",
   on: ["updates.agent", "inventory.host"],
@@ -326,4 +321,4 @@ export const updatesDistributionBlocked: CompiledRule = {
     if (event.kind === "inventory.host") return onHost(event, context);
     return [];
   },
-};
+});
