@@ -18,7 +18,7 @@
  */
 import { z } from "zod";
 import { SigmaError, type SigmaErrorContext } from "./errors.ts";
-import { compileFieldPath, type FieldAccessor, type SigmaEvent } from "./fields.ts";
+import { compileFieldPath, type FieldAccessor, type SigmaEvent, startEvaluation } from "./fields.ts";
 import type { DocumentSource } from "./rule.ts";
 import { metadataOf, type SigmaRule, type SigmaRuleMetadata } from "./rule.ts";
 import {
@@ -318,6 +318,7 @@ export class SigmaCorrelator {
       }
     }
     if (byRule.size === 0) return [];
+    startEvaluation();
     const time = toEpochMs(this.readTime(event));
     if (time === undefined) {
       this.state.eventsWithoutTime++;

@@ -446,3 +446,21 @@ describe("malformed detections", () => {
     expect(compileError("sel:\n  v|contains: null\ncondition: sel").code).toBe("invalid-modifier-use");
   });
 });
+
+describe("remembered field reads", () => {
+  it("reads an event changed between two evaluations afresh", () => {
+    const rule = ruleFrom("sel:\n  v|contains: abc\ncondition: sel");
+    const event: Record<string, unknown> = { v: "xabcx" };
+    expect(rule.match(event)).toBe(true);
+    event.v = "nothing";
+    expect(rule.match(event)).toBe(false);
+  });
+
+  it("rules reading the same field agree within one evaluation of many events", async () => {
+    const { matchingRules } = await import("./engine.ts");
+    const first = ruleFrom("sel:\n  v|startswith: ab\ncondition: sel");
+    const second = ruleFrom("sel:\n  v|endswith: yz\ncondition: sel");
+    const events = [{ v: "abyz" }, { v: "ab" }, { v: "yz" }, { v: "ABYZ" }, {}];
+    expect(events.map((event) => matchingRules([first, second], event).length)).toEqual([2, 1, 1, 2, 0]);
+  });
+});

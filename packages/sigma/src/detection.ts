@@ -6,9 +6,10 @@
  */
 import { RE2JS } from "re2js";
 import { SigmaError, type SigmaErrorContext } from "./errors.ts";
-import { eventLeafTexts, type FieldAccessor, type SigmaEvent } from "./fields.ts";
+import { eventLeafTexts, type FieldReader, type SigmaEvent } from "./fields.ts";
 import { type Cidr, cidrContains, type IpAddress, parseCidr, parseIp } from "./ip.ts";
 import {
+  compileTextListTest,
   compileTextTest,
   hasWildcards,
   literalSigmaString,
@@ -26,7 +27,7 @@ export type EventPredicate = (event: SigmaEvent) => boolean;
 
 export interface DetectionContext {
   /** Resolves a field name as the rule writes it (the pipeline's mapping applies here). */
-  field(name: string): FieldAccessor;
+  field(name: string): FieldReader;
   /** Values for `|expand` placeholders, by name without the percent signs. */
   placeholders: Readonly<Record<string, readonly string[]>> | undefined;
   error: SigmaErrorContext;
@@ -383,6 +384,7 @@ function compileValues(
 ): CompiledValues {
   const tests: ValueTest[] = [];
   let needsLower = false;
+  const pendingValues: SigmaString[] = [];
   const { cased } = modifiers;
   for (const value of values) {
     if (value === null) {
@@ -531,6 +533,10 @@ function compileValues(
       }
     }
   }
+  if (pendingValues.length > 0) {
+    const anyValue = compileTextListTest(pendingValues, cased);
+    tests.push((_raw, text, lower) => text !== undefined && anyValue(cased ? text : lower!));
+  }
   return { tests, needsLower };
 }
 
@@ -546,15 +552,19 @@ function booleanEquals(expected: boolean): ValueTest {
 }
 
 /** Runs the tests on one value that is not an array. */
+type Lower = ((text: string) => string) | undefined;
+
+const plainLower = (text: string) => text.toLowerCase();
+
 function testScalar(
   tests: readonly ValueTest[],
   all: boolean,
-  needsLower: boolean,
+  lowerOf: Lower,
   raw: unknown,
   event: SigmaEvent,
 ): boolean {
   const text = toText(raw);
-  const lower = needsLower && text !== undefined ? text.toLowerCase() : undefined;
+  const lower = lowerOf && text !== undefined ? lowerOf(text) : undefined;
   if (all) {
     for (const test of tests) if (!test(raw, text, lower, event)) return false;
     return true;
@@ -566,14 +576,14 @@ function testScalar(
 function testArray(
   tests: readonly ValueTest[],
   all: boolean,
-  needsLower: boolean,
+  lowerOf: Lower,
   values: readonly unknown[],
   event: SigmaEvent,
 ): boolean {
-  if (values.length === 0) return testScalar(tests, all, needsLower, undefined, event);
+  if (values.length === 0) return testScalar(tests, all, lowerOf, undefined, event);
   const prepared = values.map((raw) => {
     const text = toText(raw);
-    return { raw, text, lower: needsLower && text !== undefined ? text.toLowerCase() : undefined };
+    return { raw, text, lower: lowerOf && text !== undefined ? text.toLowerCase() : undefined };
   });
   const anyElement = (test: ValueTest) =>
     prepared.some((item) => test(item.raw, item.text, item.lower, event));
@@ -616,8 +626,9 @@ export function compileDetectionItem(
   }
   const { tests, needsLower } = compileValues(modifiers, values as Scalar[], keyword, context, fail);
   const all = modifiers.all;
-  if (keyword) return compileKeywordTests(tests, all, needsLower);
+  if (keyword) return compileKeywordTests(tests, all, needsLower ? plainLower : undefined);
   const read = context.field(fieldName);
+  const lowerOf: Lower = needsLower ? read.lower : undefined;
   if (modifiers.kind === "exists") {
     const test = tests[0]!;
     return (event) => test(read(event), undefined, undefined, event);
@@ -626,21 +637,21 @@ export function compileDetectionItem(
     const test = tests[0]!;
     return (event) => {
       const raw = read(event);
-      if (Array.isArray(raw)) return testArray(tests, false, needsLower, raw, event);
+      if (Array.isArray(raw)) return testArray(tests, false, lowerOf, raw, event);
       const text = toText(raw);
-      return test(raw, text, needsLower && text !== undefined ? text.toLowerCase() : undefined, event);
+      return test(raw, text, lowerOf && text !== undefined ? lowerOf(text) : undefined, event);
     };
   }
   return (event) => {
     const raw = read(event);
     return Array.isArray(raw)
-      ? testArray(tests, all, needsLower, raw, event)
-      : testScalar(tests, all, needsLower, raw, event);
+      ? testArray(tests, all, lowerOf, raw, event)
+      : testScalar(tests, all, lowerOf, raw, event);
   };
 }
 
-function compileKeywordTests(tests: readonly ValueTest[], all: boolean, needsLower: boolean): EventPredicate {
-  return (event) => testArray(tests, all, needsLower, eventLeafTexts(event), event);
+function compileKeywordTests(tests: readonly ValueTest[], all: boolean, lowerOf: Lower): EventPredicate {
+  return (event) => testArray(tests, all, lowerOf, eventLeafTexts(event), event);
 }
 
 function describe(value: unknown): string {

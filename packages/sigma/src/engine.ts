@@ -7,13 +7,14 @@ import {
   type SigmaCorrelationRule,
   SigmaCorrelator,
 } from "./correlation.ts";
-import type { SigmaEvent } from "./fields.ts";
+import { type SigmaEvent, startEvaluation } from "./fields.ts";
 import type { SigmaRule } from "./rule.ts";
 
 /** The detection rules an event matches (every rule, whether it generates or not). */
 export function matchingRules(rules: readonly SigmaRule[], event: SigmaEvent): SigmaRule[] {
+  startEvaluation();
   const matched: SigmaRule[] = [];
-  for (const rule of rules) if (rule.match(event)) matched.push(rule);
+  for (const rule of rules) if (rule.test(event)) matched.push(rule);
   return matched;
 }
 

@@ -23,7 +23,7 @@ function unwrapText(value: unknown): unknown {
 // Per object, its keys without spaces, built on the first loose lookup that misses.
 const spacelessKeys = new WeakMap<object, Map<string, string>>();
 
-function looseGet(record: Record<string, unknown>, name: string): unknown {
+function looseGet(record: Readonly<Record<string, unknown>>, name: string): unknown {
   if (hasOwn(record, name)) return record[name];
   let keys = spacelessKeys.get(record);
   if (!keys) {
@@ -57,25 +57,84 @@ function walk(value: unknown, segments: readonly string[], index: number): unkno
   return current;
 }
 
+function plainWalk(event: SigmaEvent, segments: readonly string[]): unknown {
+  let current: unknown = event;
+  for (const segment of segments) {
+    if (typeof current !== "object" || current === null || !hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
 export function compileFieldPath(path: string): FieldAccessor {
   if (!path.includes(".")) {
+    if (path.startsWith("~")) return (event) => unwrapText(looseGet(event, path.slice(1)));
     return (event) => (hasOwn(event, path) ? unwrapText(event[path]) : undefined);
   }
   const segments = path.split(".");
-  return (event) => unwrapText(hasOwn(event, path) ? event[path] : walk(event, segments, 0));
+  if (segments.some((segment) => segment === "*" || segment.startsWith("~"))) {
+    return (event) => unwrapText(hasOwn(event, path) ? event[path] : walk(event, segments, 0));
+  }
+  return (event) => unwrapText(hasOwn(event, path) ? event[path] : plainWalk(event, segments));
 }
 
+let evaluation = 0;
+
+/**
+ * Starts a new evaluation. Field reads are remembered for the event being evaluated, so a
+ * thousand rules reading `CommandLine` walk to it (and lower-case it) once; a new evaluation
+ * forgets them, so an event changed between two evaluations is read afresh.
+ */
+export function startEvaluation(): void {
+  evaluation++;
+}
+
+/** Reads a field (remembered within an evaluation) and lower-cases its text (remembered too). */
+export interface FieldReader extends FieldAccessor {
+  lower(text: string): string;
+}
+
+// Readers are shared by every rule naming the same paths: that is what makes remembering pay.
+const readers = new Map<string, FieldReader>();
+
 /** The first of several candidate paths that is present (a pipeline may map one name to several). */
-export function compileFieldAccessor(paths: readonly string[]): FieldAccessor {
+export function compileFieldAccessor(paths: readonly string[]): FieldReader {
+  const key = paths.join("\u0000");
+  const existing = readers.get(key);
+  if (existing) return existing;
   const accessors = paths.map(compileFieldPath);
-  if (accessors.length === 1) return accessors[0]!;
-  return (event) => {
-    for (const accessor of accessors) {
-      const value = accessor(event);
-      if (value !== undefined) return value;
+  const readRaw: FieldAccessor =
+    accessors.length === 1
+      ? accessors[0]!
+      : (event) => {
+          for (const accessor of accessors) {
+            const value = accessor(event);
+            if (value !== undefined) return value;
+          }
+          return undefined;
+        };
+  let lastEvaluation = -1;
+  let lastEvent: SigmaEvent | undefined;
+  let lastValue: unknown;
+  let lastText: string | undefined;
+  let lastLower = "";
+  const reader = ((event: SigmaEvent) => {
+    if (event !== lastEvent || lastEvaluation !== evaluation) {
+      lastEvent = event;
+      lastEvaluation = evaluation;
+      lastValue = readRaw(event);
     }
-    return undefined;
+    return lastValue;
+  }) as FieldReader;
+  reader.lower = (text) => {
+    if (text !== lastText) {
+      lastText = text;
+      lastLower = text.toLowerCase();
+    }
+    return lastLower;
   };
+  readers.set(key, reader);
+  return reader;
 }
 
 /** Every scalar leaf of an event as text: what keyword searches look through. */

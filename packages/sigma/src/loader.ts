@@ -17,6 +17,7 @@ import {
   compileSigmaRule,
   contextFor,
   type DocumentSource,
+  matchers,
   ruleIdOf,
   type SigmaRule,
 } from "./rule.ts";
@@ -308,7 +309,7 @@ function buildRuleSet(
     const extra = filterPredicates.get(rule.id);
     const generate = !silenced.has(rule.id);
     if (!extra && generate) return rule;
-    return { ...rule, generate, match: extra ? allOf([rule.match, ...extra]) : rule.match };
+    return { ...rule, generate, ...(extra ? matchers(allOf([rule.test, ...extra])) : {}) };
   });
   // Correlations keep the rules they reference in sync with the filtered versions.
   const finalById = new Map(finalRules.map((rule) => [rule.id, rule]));

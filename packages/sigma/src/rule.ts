@@ -8,7 +8,7 @@ import {
   type EventPredicate,
 } from "./detection.ts";
 import { SigmaError, type SigmaErrorContext } from "./errors.ts";
-import { compileFieldAccessor, type FieldAccessor, type SigmaEvent } from "./fields.ts";
+import { compileFieldAccessor, type FieldReader, type SigmaEvent, startEvaluation } from "./fields.ts";
 import type { SigmaLogsource } from "./logsource.ts";
 import { applyPipelines, type ProcessingPipeline, sortPipelines } from "./pipeline.ts";
 import { detectionRuleSchema, formatZodIssues, type RuleMetadataDocument } from "./schema.ts";
@@ -43,8 +43,25 @@ export interface SigmaRule extends SigmaRuleMetadata {
    */
   generate: boolean;
   match(event: SigmaEvent): boolean;
+  /**
+   * `match` without starting a new evaluation: field reads remembered from the rules evaluated
+   * just before on the same, unchanged event are reused. `matchingRules` calls it after one
+   * `startEvaluation()` per event; prefer `match` elsewhere.
+   */
+  test(event: SigmaEvent): boolean;
   /** Reads a field as the rule names it, through the rule's pipeline mapping (correlation group-by uses it). */
-  field(name: string): FieldAccessor;
+  field(name: string): FieldReader;
+}
+
+/** A rule's `match` and `test` from its predicate. */
+export function matchers(test: EventPredicate): { match: EventPredicate; test: EventPredicate } {
+  return {
+    test,
+    match: (event) => {
+      startEvaluation();
+      return test(event);
+    },
+  };
 }
 
 export interface CompileOptions {
@@ -136,7 +153,7 @@ function detectionContext(
   placeholders: Readonly<Record<string, readonly string[]>>,
   error: SigmaErrorContext,
 ): DetectionContext {
-  const accessors = new Map<string, FieldAccessor>();
+  const accessors = new Map<string, FieldReader>();
   return {
     field(name) {
       let accessor = accessors.get(name);
@@ -191,13 +208,13 @@ export function compileSigmaRule(
       detectionContext(condition.fieldPaths, allPlaceholders, errorContext),
     ),
   );
-  const match = allOf([...added, detection]);
+  const predicate = allOf([...added, detection]);
   return {
     ...metadataOf(rule, document as Record<string, unknown>, source),
     type: "detection",
     logsource,
     generate: true,
-    match,
+    ...matchers(predicate),
     field: context.field,
   };
 }

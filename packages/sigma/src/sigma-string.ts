@@ -88,6 +88,29 @@ export function formatSigmaString(value: SigmaString): string {
 
 export type TextTest = (text: string) => boolean;
 
+type TextShape =
+  | { kind: "equals" | "startsWith" | "endsWith" | "includes"; literal: string }
+  | { kind: "anything" }
+  | { kind: "glob"; parts: SigmaString };
+
+function shapeOf(value: SigmaString, cased: boolean): TextShape {
+  const parts = cased ? value : value.map((part) => (typeof part === "string" ? part.toLowerCase() : part));
+  const [first, second, third] = parts;
+  if (parts.length === 0) return { kind: "equals", literal: "" };
+  if (parts.length === 1) {
+    if (typeof first === "string") return { kind: "equals", literal: first };
+    if (first === ANY_RUN) return { kind: "anything" };
+  }
+  if (parts.length === 2) {
+    if (typeof first === "string" && second === ANY_RUN) return { kind: "startsWith", literal: first };
+    if (first === ANY_RUN && typeof second === "string") return { kind: "endsWith", literal: second };
+  }
+  if (parts.length === 3 && first === ANY_RUN && typeof second === "string" && third === ANY_RUN) {
+    return { kind: "includes", literal: second };
+  }
+  return { kind: "glob", parts };
+}
+
 /**
  * Compiles a value into a test on text. Case-insensitive tests expect the text already
  * lower-cased by the caller (done once per field value, not once per pattern). Common shapes
@@ -95,21 +118,71 @@ export type TextTest = (text: string) => boolean;
  * never backtracks beyond one position per `*` segment (no catastrophic cases).
  */
 export function compileTextTest(value: SigmaString, cased: boolean): TextTest {
-  const parts = cased ? value : value.map((part) => (typeof part === "string" ? part.toLowerCase() : part));
-  const [first, second, third] = parts;
-  if (parts.length === 0) return (text) => text === "";
-  if (parts.length === 1) {
-    if (typeof first === "string") return (text) => text === first;
-    if (first === ANY_RUN) return () => true;
+  return compileTextListTest([value], cased);
+}
+
+/**
+ * A test that passes when any of the values matches. Values are grouped by shape, so a list of
+ * fifty `contains` values is one loop of `includes` and a list of names one Set lookup.
+ */
+export function compileTextListTest(values: readonly SigmaString[], cased: boolean): TextTest {
+  const equals = new Set<string>();
+  const startsWith: string[] = [];
+  const endsWith: string[] = [];
+  const includes: string[] = [];
+  const globs: TextTest[] = [];
+  for (const value of values) {
+    const shape = shapeOf(value, cased);
+    switch (shape.kind) {
+      case "anything":
+        return () => true;
+      case "equals":
+        equals.add(shape.literal);
+        break;
+      case "startsWith":
+        startsWith.push(shape.literal);
+        break;
+      case "endsWith":
+        endsWith.push(shape.literal);
+        break;
+      case "includes":
+        includes.push(shape.literal);
+        break;
+      case "glob":
+        globs.push(compileGlob(shape.parts));
+        break;
+    }
   }
-  if (parts.length === 2) {
-    if (typeof first === "string" && second === ANY_RUN) return (text) => text.startsWith(first);
-    if (first === ANY_RUN && typeof second === "string") return (text) => text.endsWith(second);
+  const tests: TextTest[] = [];
+  if (equals.size === 1) {
+    const [only] = equals;
+    tests.push((text) => text === only);
+  } else if (equals.size > 1) tests.push((text) => equals.has(text));
+  if (startsWith.length > 0) {
+    tests.push((text) => {
+      for (const literal of startsWith) if (text.startsWith(literal)) return true;
+      return false;
+    });
   }
-  if (parts.length === 3 && first === ANY_RUN && typeof second === "string" && third === ANY_RUN) {
-    return (text) => text.includes(second);
+  if (endsWith.length > 0) {
+    tests.push((text) => {
+      for (const literal of endsWith) if (text.endsWith(literal)) return true;
+      return false;
+    });
   }
-  return compileGlob(parts);
+  if (includes.length > 0) {
+    tests.push((text) => {
+      for (const literal of includes) if (text.includes(literal)) return true;
+      return false;
+    });
+  }
+  tests.push(...globs);
+  if (tests.length === 0) return () => false;
+  if (tests.length === 1) return tests[0]!;
+  return (text) => {
+    for (const test of tests) if (test(text)) return true;
+    return false;
+  };
 }
 
 type Segment = readonly (string | typeof ANY_ONE)[];
