@@ -1,3 +1,20 @@
+// The contract rule authors program against (TypeScript rules, packs), re-exported for them.
+export { eventAssetQuery, ruleEvent } from "../events.ts";
+export {
+  type BaselineDelta,
+  type BaselineDirection,
+  type CompiledRule,
+  type EvaluationContext,
+  type EventKind,
+  type EventValues,
+  type Exposure,
+  eventKinds,
+  type Ownership,
+  type ReferenceTables,
+  type ResolvedAsset,
+  type RuleEvent,
+  type StateStore,
+} from "../model.ts";
 export { type Accessor, compileAccessor } from "./accessor.ts";
 export { type CompileOptions, compileRuleSpec, type DeclarativeRule } from "./compile.ts";
 export { type CompiledCondition, compileRegex, conditionLimits } from "./conditions.ts";

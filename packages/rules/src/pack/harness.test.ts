@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareFindings, runPackTests } from "./harness.ts";
-import { compilePack, loadPack, PackError } from "./load.ts";
+import { compilePack, loadPack, loadPacks, loadRulePacks, PackError } from "./load.ts";
 
 const fixtures = join(import.meta.dirname, "fixtures");
 
@@ -94,5 +94,27 @@ describe("rule packs", () => {
       { rule: "r.x", asset: "host-a", expected: 3, found: 2 },
     ]);
     expect(compareFindings(findings, [{ rule: "r.x", count: 0 }]).extra).toHaveLength(2);
+  });
+});
+
+describe("loading several packs", () => {
+  it("by path and by npm package name, refusing a rule id in two packs", async () => {
+    const loaded = await loadPacks([join(fixtures, "passing"), join(fixtures, "failing", "pack.yaml")]);
+    expect(loaded.packs.map((pack) => [pack.name, pack.rules.length])).toEqual([
+      ["@acme/passing-pack", 4],
+      ["@acme/failing-pack", 1],
+    ]);
+    expect(loaded.references.map((document) => [document.kind, document.name])).toEqual([
+      ["priority-list", "priority-list"],
+    ]);
+    // The core pack, by its package name, resolved as node would from the repository's apps.
+    const core = await loadRulePacks("@vigil/rules-core-pack", {
+      from: join(import.meta.dirname, "../../../../apps/rules-engine/package.json"),
+    });
+    expect(core.length).toBeGreaterThan(10);
+    await expect(loadPacks([join(fixtures, "passing"), join(fixtures, "passing")])).rejects.toThrow(
+      /also in pack @acme\/passing-pack/,
+    );
+    await expect(loadPacks("@acme/not-installed")).rejects.toThrow(/no such pack/);
   });
 });

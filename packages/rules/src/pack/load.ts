@@ -4,6 +4,7 @@
  * id, the key, line and column.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ReferenceKind } from "@vigil/schema";
@@ -288,4 +289,77 @@ export async function compilePack(manifest: PackManifest, root: string): Promise
   const references = await readReferences(manifest.references, root, problems, "references");
   if (problems.length > 0) throw new PackError(root, problems);
   return { rules, references };
+}
+
+export interface LoadedRulePacks {
+  packs: { name: string; version: string; source: string; rules: string[] }[];
+  rules: CompiledRule[];
+  /** The reference documents the packs ship (baseline fragments, exceptions): the engine adds them to its tables. */
+  references: PackDocument[];
+}
+
+function looksLikePath(specifier: string): boolean {
+  return specifier.startsWith(".") || isAbsolute(specifier) || /\.(ya?ml|[cm]?[jt]s)$/.test(specifier);
+}
+
+/** Where an npm package lives: its folder (through its package.json), else its entry module. */
+function resolvePackage(specifier: string, from: string | URL): string {
+  const require = createRequire(from);
+  try {
+    return dirname(require.resolve(`${specifier}/package.json`));
+  } catch {
+    return require.resolve(specifier);
+  }
+}
+
+/**
+ * Loads and compiles several packs (npm package names or paths, as `--pack` takes them); rule ids
+ * must be unique across them. Package names resolve from `options.from` (default: the working
+ * directory), as `node` would from there.
+ */
+export async function loadPacks(
+  specifiers: string | readonly string[],
+  options: { from?: string | URL } = {},
+): Promise<LoadedRulePacks> {
+  const from = options.from ?? pathToFileURL(join(process.cwd(), "noop.js"));
+  const result: LoadedRulePacks = { packs: [], rules: [], references: [] };
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  for (const specifier of typeof specifiers === "string" ? [specifiers] : specifiers) {
+    let path = specifier;
+    if (!looksLikePath(specifier) && (await isDirectory(resolve(specifier))) === undefined) {
+      try {
+        path = resolvePackage(specifier, from);
+      } catch (error) {
+        throw new PackError(specifier, [
+          `${specifier}: no such pack (not a path, and the package cannot be resolved: ${(error as Error).message.split("\n")[0]})`,
+        ]);
+      }
+    }
+    const pack = await loadPack(path);
+    const compiled = await compilePack(pack.manifest, pack.root);
+    for (const rule of compiled.rules) {
+      const owner = owners.get(rule.id);
+      if (owner !== undefined) problems.push(`${pack.source}: rule ${rule.id}: id: also in pack ${owner}`);
+      owners.set(rule.id, pack.manifest.name);
+    }
+    result.packs.push({
+      name: pack.manifest.name,
+      version: pack.manifest.version,
+      source: pack.source,
+      rules: compiled.rules.map((rule) => rule.id),
+    });
+    result.rules.push(...compiled.rules);
+    result.references.push(...compiled.references);
+  }
+  if (problems.length > 0) throw new PackError(String(specifiers), problems);
+  return result;
+}
+
+/** The rules of several packs (see `loadPacks`). */
+export async function loadRulePacks(
+  specifiers: string | readonly string[],
+  options: { from?: string | URL } = {},
+): Promise<CompiledRule[]> {
+  return (await loadPacks(specifiers, options)).rules;
 }
