@@ -14,7 +14,10 @@ export {
   type CompiledPack,
   compilePack,
   type LoadedPack,
+  type LoadedRulePacks,
   loadPack,
+  loadPacks,
+  loadRulePacks,
   type PackDocument,
   PackError,
 } from "./pack/load.ts";
