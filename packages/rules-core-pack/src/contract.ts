@@ -1,17 +1,21 @@
 /**
- * What the pack uses of the rules package's contract, in one place. `model.ts` and `events.ts`
- * are not exported from `@vigil/rules`'s index yet (reported to the lead): until they are, they
- * are reached by path; when they are, only this file changes.
+ * What the pack uses of the rules package, in one place. The contract types (`model.ts`) and the
+ * event helpers (`events.ts`) are not exported from `@vigil/rules`'s index yet (reported to the
+ * lead): until they are, they are reached by path; when they are, only this file changes.
  */
 
-export { findingId, raiseSeverity } from "@vigil/rules";
-export { eventAssetQuery, ruleEvent } from "../../rules/src/events.ts";
 export {
   compileRules,
   createEvaluator,
+  definePack,
   defineRule,
+  findingId,
+  type PackManifestInput,
+  ReferenceTableSet,
+  recordEvent,
+  runPackTests,
   type TypedRuleContext,
-} from "../../rules/src/language/index.ts";
+} from "@vigil/rules";
 export type {
   BaselineDelta,
   CompiledRule,
@@ -24,5 +28,3 @@ export type {
   RuleEvent,
   StateStore,
 } from "../../rules/src/model.ts";
-export { definePack, type PackManifestInput, recordEvent } from "../../rules/src/pack.ts";
-export { ReferenceTableSet } from "../../rules/src/tables/index.ts";

@@ -30,14 +30,18 @@ export function declarativeRules(): CompiledRule[] {
     .map(honourRuleExceptions);
 }
 
-/** The TypeScript rules: they consult exceptions themselves. */
+/**
+ * The TypeScript rules. The address and agent rules consult exceptions before they remember an
+ * episode as reported (so an expired exception reports again); the others are wrapped like the
+ * declarative ones.
+ */
 export const typescriptRules: readonly CompiledRule[] = [
-  idsExploitVulnerableAsset,
+  honourRuleExceptions(idsExploitVulnerableAsset),
   inventoryUnmanagedAddress,
-  inventoryAuditCountChange,
+  honourRuleExceptions(inventoryAuditCountChange),
   agentSilent,
-  updatesDistributionBlocked,
-  advisoryAffectsInventory,
+  honourRuleExceptions(updatesDistributionBlocked),
+  honourRuleExceptions(advisoryAffectsInventory),
 ];
 
 export const corePack: PackManifestInput = definePack({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runPackTests } from "../../rules/src/pack.ts";
+import { runPackTests } from "./contract.ts";
 import { PACK_ROOT } from "./index.ts";
 
 describe("the core pack's own tests (what `vigil rules test packages/rules-core-pack` runs)", () => {

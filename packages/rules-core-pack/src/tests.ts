@@ -127,12 +127,13 @@ export const tests: PackTests = [
     ],
   },
   {
-    name: "DNS and DHCP registrations without inventory",
+    name: "DNS and DHCP registrations without inventory; a printer whose exception expired",
     rules: ["core.inventory.dns-without-inventory"],
     references: corp,
     events: "tests/inventory-dns-without-inventory/registrations.jsonl",
     expect: [
       { rule: "core.inventory.dns-without-inventory", asset: "prn-01.corp.example", severity: "low" },
+      { rule: "core.inventory.dns-without-inventory", asset: "prn-02.corp.example", severity: "low" },
       { rule: "core.inventory.dns-without-inventory", asset: "www01.corp.example", severity: "medium" },
       { rule: "core.inventory.dns-without-inventory", asset: "ws-041.lab.example", severity: "low" },
       { rule: "core.inventory.dns-without-inventory", asset: "guest-phone", severity: "low" },

@@ -554,6 +554,10 @@ function nameRegistrationWithoutInventory(): ExampleEvent[] {
   const prn01 = estate.observe(
     dnsRecord({ name: "prn-01", ip: "10.20.50.21", time: "2024-03-12T06:00:00Z" }),
   );
+  // Its exception (EXC-2023-042) expired at the end of January: reported again.
+  const prn02 = estate.observe(
+    dnsRecord({ name: "prn-02", ip: "10.20.50.22", time: "2024-03-12T06:00:00Z" }),
+  );
   const www01 = estate.observe(dnsRecord({ name: "www01", ip: "172.16.10.5", time: "2024-03-12T06:00:00Z" }));
   const lab = estate.observe(
     dnsRecord({ name: "ws-041", domain: "lab.example", ip: "10.30.0.41", time: "2024-03-12T06:00:00Z" }),
@@ -579,7 +583,16 @@ function nameRegistrationWithoutInventory(): ExampleEvent[] {
     dnsRecord({ name: "ws-004", ip: "10.20.40.24", time: "2024-03-12T06:00:00Z" }),
   );
   const app06 = server(estate, { name: "app06", ip: "10.20.3.16", serial: "VMware-42 1a 0013", os: UBUNTU });
-  return [host(prn01), host(www01), host(lab), host(phone), host(ws004), host(app06), host(prn01)];
+  return [
+    host(prn01),
+    host(prn02),
+    host(www01),
+    host(lab),
+    host(phone),
+    host(ws004),
+    host(app06),
+    host(prn01),
+  ];
 }
 
 // ------------------------------------------------------------------------------ updates
