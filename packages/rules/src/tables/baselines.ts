@@ -23,7 +23,7 @@ import {
 } from "./host-facts.ts";
 import { findSupersedenceCycle, normalizeKb, type SupersedenceGraph } from "./supersedence.ts";
 import { compareKnownPrecision, compareVersions, compareWithUpperBound, isVersion } from "./version.ts";
-import { type DocumentResult, parseYamlDocument } from "./yaml-document.ts";
+import { type DocumentResult, onType, parseYamlDocument } from "./yaml-document.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -31,7 +31,7 @@ const DAY_MS = 86_400_000;
 
 const text = (what: string) =>
   z
-    .string({ error: () => `expected ${what}` })
+    .string({ error: onType(`expected ${what}`) })
     .trim()
     .min(1, `expected ${what}`)
     .max(1024, `expected ${what} (at most 1024 characters)`);
@@ -39,13 +39,13 @@ const text = (what: string) =>
 const Name = text("a non-empty name");
 
 const Version = z
-  .string({ error: () => 'expected a version string (quote numbers: "10.0.17763")' })
+  .string({ error: onType('expected a version string (quote numbers: "10.0.17763")') })
   .trim()
   .min(1, "expected a version")
   .max(128, "expected a version of at most 128 characters")
   .refine(isVersion, "expected a version with at least one digit");
 
-const Kb = z.string({ error: () => "expected an update id like KB5034441" }).transform((value, ctx) => {
+const Kb = z.string({ error: onType("expected an update id like KB5034441") }).transform((value, ctx) => {
   const kb = normalizeKb(value);
   if (kb === undefined) {
     ctx.addIssue({ code: "custom", message: `expected an update id like KB5034441, got "${value}"` });
@@ -54,11 +54,11 @@ const Kb = z.string({ error: () => "expected an update id like KB5034441" }).tra
   return kb;
 });
 
-const KbList = z.array(Kb, { error: () => "expected a list of update ids" }).max(10_000);
+const KbList = z.array(Kb, { error: onType("expected a list of update ids") }).max(10_000);
 
 const Count = (what: string, max: number) =>
   z
-    .number({ error: () => `expected ${what}` })
+    .number({ error: onType(`expected ${what}`) })
     .int(`expected ${what} (a whole number)`)
     .min(0, `expected ${what} (0 or more)`)
     .max(max, `expected ${what} (at most ${max})`);
@@ -79,7 +79,7 @@ const PortSpec = z.union(
 );
 
 const OsVersionRange = z
-  .string({ error: () => 'expected a version range like ">=10.0.17763 <10.0.20348"' })
+  .string({ error: onType('expected a version range like ">=10.0.17763 <10.0.20348"') })
   .trim()
   .superRefine((value, ctx) => {
     if (parseRange(value) === undefined)
@@ -101,7 +101,7 @@ const Selector = z
       /** Comparators over the OS version (`>=10.0.17763 <10.0.20348`). */
       os_version: OsVersionRange,
       hardware: z
-        .array(HardwareType, { error: () => `expected a list of ${HardwareType.options.join("|")}` })
+        .array(HardwareType, { error: onType(`expected a list of ${HardwareType.options.join("|")}`) })
         .min(1),
       domain_controller: z.boolean({ error: () => "expected true or false" }),
       /** `true`: holds any FSMO role; a list: holds at least one of them. */
@@ -110,7 +110,7 @@ const Selector = z
       }),
       business_critical: z.boolean({ error: () => "expected true or false" }),
       /** Role tags the host must all carry. */
-      tags: z.array(text("a non-empty tag"), { error: () => "expected a list of tags" }).min(1),
+      tags: z.array(text("a non-empty tag"), { error: onType("expected a list of tags") }).min(1),
       /** Directory OU or DN suffix (`OU=Servers,DC=corp,DC=example`); a list matches any. */
       ou: z.union([text("an OU"), z.array(text("an OU")).min(1)], {
         error: () => "expected an OU like OU=Servers,DC=corp,DC=example or a list of them",
@@ -144,7 +144,7 @@ const ClassSchema = z.strictObject(
     extends: Name.optional(),
     /** Breaks a tie between equally specific classes: the higher wins. */
     priority: z
-      .number({ error: () => "expected a whole number" })
+      .number({ error: onType("expected a whole number") })
       .int("expected a whole number")
       .min(-1000)
       .max(1000)
@@ -220,17 +220,19 @@ const BaselineSchema = z.strictObject(
   {
     name: Name,
     version: z
-      .string({ error: () => 'expected a version string (quote it: "2024.03")' })
+      .string({ error: onType('expected a version string (quote it: "2024.03")') })
       .trim()
       .min(1)
       .max(64),
     description: text("a description").optional(),
     /** `superseding KB: [the KBs it replaces]`. */
     supersedence: z
-      .record(z.string(), KbList, { error: () => "expected a mapping of update id to the ids it supersedes" })
+      .record(z.string(), KbList, {
+        error: onType("expected a mapping of update id to the ids it supersedes"),
+      })
       .optional(),
     classes: z
-      .array(ClassSchema, { error: () => "expected a list of classes" })
+      .array(ClassSchema, { error: onType("expected a list of classes") })
       .min(1)
       .max(10_000),
   },
@@ -243,7 +245,7 @@ export const BaselinesFile = z
     {
       version: z.literal(1, { error: () => "expected 1 (the only baselines format version)" }),
       baselines: z
-        .array(BaselineSchema, { error: () => "expected a list of baselines" })
+        .array(BaselineSchema, { error: onType("expected a list of baselines") })
         .min(1)
         .max(1000),
     },
@@ -821,14 +823,29 @@ function assessUpdates(
   for (const kb of updates.required ?? []) {
     if (graph.satisfiedBy(installed, kb)) continue;
     const origin = reportedMissing.get(kb);
-    if (known || origin !== undefined)
+    if (origin !== undefined) {
       differ(
         `update:${kb}`,
         "below",
         `${kb} or a superseding update`,
-        origin !== undefined ? `missing (reported missing by ${origin})` : "missing",
+        `missing (reported missing by ${origin})`,
       );
-    else unknown.push({ item: `update:${kb}`, reason: "no installed-update inventory for this host" });
+      continue;
+    }
+    if (!known) {
+      unknown.push({ item: `update:${kb}`, reason: "no installed-update inventory for this host" });
+      continue;
+    }
+    // The update server often reports the newest update missing rather than the one the baseline names.
+    const newer = [...graph.superseders(kb)].sort().find((candidate) => reportedMissing.has(candidate));
+    differ(
+      `update:${kb}`,
+      "below",
+      `${kb} or a superseding update`,
+      newer !== undefined
+        ? `missing (${newer}, which supersedes it, is reported missing by ${reportedMissing.get(newer)})`
+        : "missing",
+    );
   }
   if (updates.approved === undefined) return;
   if (!known) {

@@ -9,11 +9,11 @@ import { z } from "zod";
 import { canonicalIp } from "../cidr.ts";
 import type { BaselineDelta } from "../model.ts";
 import { compileGlob, type Glob } from "./glob.ts";
-import { type DocumentResult, parseYamlDocument } from "./yaml-document.ts";
+import { type DocumentResult, onType, parseYamlDocument } from "./yaml-document.ts";
 
 const text = (what: string) =>
   z
-    .string({ error: () => `expected ${what}` })
+    .string({ error: onType(`expected ${what}`) })
     .trim()
     .min(1, `expected ${what}`)
     .max(1024, `expected ${what} (at most 1024 characters)`);
@@ -26,7 +26,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{
  * exception "until 2024-06-30" still holds on June 30.
  */
 const Expiry = z
-  .string({ error: () => "expected an RFC 3339 date or date-time like 2024-06-30 or 2024-06-30T18:00:00Z" })
+  .string({ error: onType("expected an RFC 3339 date or date-time like 2024-06-30 or 2024-06-30T18:00:00Z") })
   .trim()
   .transform((value, ctx) => {
     let time = Number.NaN;
@@ -56,8 +56,8 @@ export const ExceptionEntry = z
       asset: text("an asset id, host name or IP address"),
       item: ItemPattern.optional(),
       items: z
-        .array(ItemPattern, { error: () => "expected a list of items" })
-        .min(1)
+        .array(ItemPattern, { error: onType("expected a list of items") })
+        .min(1, "expected at least one item")
         .max(1000)
         .optional(),
       owner: text("an owner"),
@@ -77,7 +77,7 @@ export const ExceptionsFile = z
   .strictObject(
     {
       version: z.literal(1, { error: () => "expected 1 (the only exceptions format version)" }),
-      exceptions: z.array(ExceptionEntry, { error: () => "expected a list of exceptions" }).max(100_000),
+      exceptions: z.array(ExceptionEntry, { error: onType("expected a list of exceptions") }).max(100_000),
     },
     {
       error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "expected an exceptions mapping"),

@@ -304,14 +304,17 @@ export class ReferenceTableSet implements ReferenceTables {
 
   #priorityConflicts(name: string, list: PriorityListFile): ValueProblem[] {
     const problems: ValueProblem[] = [];
+    const differing = [...this.#priorityDocs].find(
+      ([docName, doc]) => docName !== name && doc.value.defaultTier !== list.defaultTier,
+    );
+    if (differing)
+      problems.push({
+        path: ["defaultTier"],
+        message: `${list.defaultTier} differs from ${differing[1].value.defaultTier} in ${differing[1].origin}: priority lists must agree on the default tier`,
+      });
     for (const [docName, doc] of this.#priorityDocs) {
       if (docName === name) continue;
       const other = doc.value;
-      if (other.defaultTier !== list.defaultTier)
-        problems.push({
-          path: ["defaultTier"],
-          message: `${list.defaultTier} differs from ${other.defaultTier} in ${doc.origin}: priority lists must agree on the default tier`,
-        });
       const organisations = new Set(other.organisations.map((organisation) => organisation.name));
       list.organisations.forEach((organisation, index) => {
         if (organisations.has(organisation.name))
@@ -467,7 +470,12 @@ export class ReferenceTableSet implements ReferenceTables {
    */
   resolveAsset(query: { ip?: string; hostname?: string; id?: string }): ResolvedAsset {
     const ip = query.ip !== undefined && isIP(query.ip) !== 0 ? canonicalIp(query.ip) : undefined;
-    const host = this.findHost({ ...query, ip });
+    // An id may also be a priority-list asset's id or a host name (`dc01`).
+    const listedById = query.id !== undefined ? this.priorityAsset(query.id) : undefined;
+    const host =
+      this.findHost({ ...query, ip }) ??
+      (query.id !== undefined ? this.#hosts.resolveName(query.id) : undefined) ??
+      (listedById ? this.#hostOfListed(listedById) : undefined);
     const decision = this.priorityDecision({ ip, host, id: query.id, hostname: query.hostname });
     const listed = decision.kind === "asset" ? decision.asset : undefined;
     const ownership = decision.kind === "default" ? undefined : decision.ownership;

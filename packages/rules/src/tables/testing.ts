@@ -3,13 +3,14 @@
  * (`examples/inventory/`) merged in memory exactly as `apps/ingest-inventory` merges it. It reads
  * the repository's files and needs the dev dependencies; not part of the runtime API.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { AssetTable } from "@vigil/inventory";
 import {
   ExportMapping,
   type InventoryParse,
   parseAdComputersCsv,
+  parseAdvisoryDocument,
   parseBindZone,
   parseDhcpLeases,
   parseInventoryExport,
@@ -125,4 +126,22 @@ export function buildAdvisory(overrides: Partial<AdvisoryV1> = {}): AdvisoryV1 {
     references: [],
     ...overrides,
   });
+}
+
+/** Every advisory of `examples/advisories/` (KEV JSON, NVD page, the two CSAF documents). */
+export function exampleAdvisories(): AdvisoryV1[] {
+  const dir = resolve(EXAMPLES_DIR, "advisories");
+  const files = [
+    "kev.json",
+    "nvd-page.json",
+    ...readdirSync(resolve(dir, "csaf")).map((file) => `csaf/${file}`),
+  ];
+  const advisories: AdvisoryV1[] = [];
+  for (const file of files) {
+    const result = parseAdvisoryDocument(readFileSync(resolve(dir, file)), "auto");
+    if (result.status !== "document") throw new Error(`example advisories: ${file}: ${result.found}`);
+    for (const entry of result.entries)
+      if (entry.result.status === "record") advisories.push(entry.result.value);
+  }
+  return advisories;
 }

@@ -22,6 +22,14 @@ export interface ValueProblem {
   message: string;
 }
 
+/**
+ * A schema's message for a value of the wrong type only: zod lets a schema-level message override
+ * its checks' own (`min`, `max`, ...), which would hide what exactly was wrong.
+ */
+export function onType(message: string): (issue: { code?: string }) => string | undefined {
+  return (issue) => (issue.code === "invalid_type" ? message : undefined);
+}
+
 /** `assets[2].tier`: the notation an operator would use to find the field in the file. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let text = "";
