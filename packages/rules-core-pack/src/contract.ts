@@ -1,30 +1,23 @@
-/**
- * What the pack uses of the rules package, in one place. The contract types (`model.ts`) and the
- * event helpers (`events.ts`) are not exported from `@vigil/rules`'s index yet (reported to the
- * lead): until they are, they are reached by path; when they are, only this file changes.
- */
-
+/** What the pack uses of the rules package, in one place: the contract rule authors program against. */
 export {
+  type BaselineDelta,
+  type CompiledRule,
   compileRules,
   createEvaluator,
   definePack,
   defineRule,
+  type EvaluationContext,
+  type EventKind,
+  type EventValues,
+  type Exposure,
   findingId,
   type PackManifestInput,
   ReferenceTableSet,
+  type ReferenceTables,
+  type ResolvedAsset,
+  type RuleEvent,
   recordEvent,
   runPackTests,
+  type StateStore,
   type TypedRuleContext,
 } from "@vigil/rules";
-export type {
-  BaselineDelta,
-  CompiledRule,
-  EvaluationContext,
-  EventKind,
-  EventValues,
-  Exposure,
-  ReferenceTables,
-  ResolvedAsset,
-  RuleEvent,
-  StateStore,
-} from "../../rules/src/model.ts";
