@@ -89,6 +89,21 @@ export function startEvaluation(): void {
   evaluation++;
 }
 
+/** The same function, answering once per event and evaluation (for tests many rules share). */
+export function rememberPerEvaluation<T>(compute: (event: SigmaEvent) => T): (event: SigmaEvent) => T {
+  let lastEvaluation = -1;
+  let lastEvent: SigmaEvent | undefined;
+  let lastValue: T;
+  return (event) => {
+    if (event !== lastEvent || lastEvaluation !== evaluation) {
+      lastEvent = event;
+      lastEvaluation = evaluation;
+      lastValue = compute(event);
+    }
+    return lastValue;
+  };
+}
+
 /** Reads a field (remembered within an evaluation) and lower-cases its text (remembered too). */
 export interface FieldReader extends FieldAccessor {
   lower(text: string): string;

@@ -8,7 +8,13 @@ import {
   type EventPredicate,
 } from "./detection.ts";
 import { SigmaError, type SigmaErrorContext } from "./errors.ts";
-import { compileFieldAccessor, type FieldReader, type SigmaEvent, startEvaluation } from "./fields.ts";
+import {
+  compileFieldAccessor,
+  type FieldReader,
+  rememberPerEvaluation,
+  type SigmaEvent,
+  startEvaluation,
+} from "./fields.ts";
 import type { SigmaLogsource } from "./logsource.ts";
 import { applyPipelines, type ProcessingPipeline, sortPipelines } from "./pipeline.ts";
 import { detectionRuleSchema, formatZodIssues, type RuleMetadataDocument } from "./schema.ts";
@@ -113,6 +119,8 @@ export function metadataOf(
 
 const nonIdentifierKeys = new Set(["condition", "timeframe"]);
 
+const sharedConditions = new Map<string, EventPredicate>();
+
 /**
  * Compiles search identifiers and condition(s) of a detection section. Shared by rules and
  * filters (a filter's section has a `rules` key beside its identifiers).
@@ -200,14 +208,27 @@ export function compileSigmaRule(
   const allPlaceholders = { ...applied.placeholders, ...placeholders };
   const context = detectionContext(applied.fieldPaths, allPlaceholders, errorContext);
   const detection = compileDetectionSection(rule.detection, rule.detection.condition, context, "detection");
-  // Pipeline conditions first: they are cheap and rule out most events of other log sources.
-  const added = applied.addedConditions.map((condition) =>
-    compileSearchIdentifier(
-      `pipeline:${condition.id}`,
+  // Pipeline conditions first: they rule out most events of other log sources. Rules of one log
+  // source share them, and each is judged once per event, however many rules ask.
+  const added = applied.addedConditions.map((condition) => {
+    const key = JSON.stringify([
       condition.conditions,
-      detectionContext(condition.fieldPaths, allPlaceholders, errorContext),
-    ),
-  );
+      Object.keys(condition.conditions).map((item) => condition.fieldPaths(item.split("|")[0] ?? "")),
+      allPlaceholders,
+    ]);
+    let shared = sharedConditions.get(key);
+    if (!shared) {
+      shared = rememberPerEvaluation(
+        compileSearchIdentifier(
+          `pipeline:${condition.id}`,
+          condition.conditions,
+          detectionContext(condition.fieldPaths, allPlaceholders, errorContext),
+        ),
+      );
+      sharedConditions.set(key, shared);
+    }
+    return shared;
+  });
   const predicate = allOf([...added, detection]);
   return {
     ...metadataOf(rule, document as Record<string, unknown>, source),
