@@ -179,6 +179,25 @@ assets:
     expect(tables.sizes()).toMatchObject({ priority_lists: 2, priority_assets: 1, priority_selectors: 3 });
   });
 
+  it("breaks a tie between lists by document name, not by position in each file", () => {
+    const tables = new ReferenceTableSet();
+    tables.setDocument({
+      kind: "priority-list",
+      name: "b",
+      origin: "b.yaml",
+      content:
+        "version: 1\ndefaultTier: low\nselectors:\n  - { name: from b, cidrs: [10.0.0.0/8], tier: high, reason: b }\n",
+    });
+    tables.setDocument({
+      kind: "priority-list",
+      name: "a",
+      origin: "a.yaml",
+      content:
+        "version: 1\ndefaultTier: low\nselectors:\n  - { name: other, cidrs: [192.0.2.0/24], tier: low, reason: x }\n  - { name: from a, cidrs: [10.0.0.0/8], tier: medium, reason: a }\n",
+    });
+    expect(tables.resolveAsset({ ip: "10.1.2.3" }).ref.priority_reason).toMatch(/"from a"/);
+  });
+
   it("skips a republished identical document, and refuses an unknown kind", () => {
     const tables = new ReferenceTableSet();
     const document = {

@@ -16,6 +16,7 @@ import {
   type PriorityAsset,
   type PriorityDecision,
   type PriorityListFile,
+  type SelectorRank,
   validatePriorityList,
 } from "../priority-list.ts";
 import { AdvisoryIndex, advisorySupersedence, exposureOf } from "./advisories.ts";
@@ -529,7 +530,10 @@ export class ReferenceTableSet implements ReferenceTables {
     for (const table of tables) {
       const decision = table.decide(ip, query.host ? { host: query.host } : {});
       if (decision.kind !== "selector") continue;
-      if (!best || compareSelectorRank(decision.rank, best.decision.rank) > 0) best = { table, decision };
+      // File order only breaks ties within one list; between lists, the first by document name.
+      const across = (rank: SelectorRank) => ({ ...rank, order: 0 });
+      if (!best || compareSelectorRank(across(decision.rank), across(best.decision.rank)) > 0)
+        best = { table, decision };
     }
     if (best) return best.decision;
     const tier = tables[0]?.defaultTier ?? this.#options.defaultTier ?? DEFAULT_TIER;
