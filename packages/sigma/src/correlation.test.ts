@@ -135,6 +135,9 @@ describe("event_count", () => {
       [{ user: "once" }, [0], 1],
     ]);
     expect(run(rare, events, "flush").map((m) => m.group)).toEqual([{ user: "once" }]);
+    // Any later event closes the window, even one no rule matches.
+    const closedByAnyEvent = run(rare, [...events, { at: 6 * minute, action: "unrelated" }]);
+    expect(closedByAnyEvent.map((m) => m.group)).toEqual([{ user: "once" }]);
     // A later event of the same group closes the window too.
     const closedByEvent = run(rare, [...events, { at: 6 * minute, action: "failed", user: "once" }]);
     expect(closedByEvent.map((m) => m.events)).toEqual([[0]]);
@@ -155,6 +158,8 @@ describe("event_count", () => {
     expect(run(range, events, "flush").map((m) => [m.group, m.value])).toEqual([[{ user: "two" }, 2]]);
     const exactly = bruteForce.replace("{gte: 3}", "{eq: 5}");
     expect(run(exactly, events, "flush").map((m) => [m.group, m.value])).toEqual([[{ user: "x" }, 5]]);
+    const not2 = bruteForce.replace("{gte: 3}", "{neq: 2}");
+    expect(run(not2, events, "flush").map((m) => [m.group, m.value])).toEqual([[{ user: "x" }, 5]]);
   });
 });
 

@@ -7,7 +7,7 @@
  *   monotone: the window slides, ending at each new event and reaching back `timespan`; the
  *   correlation fires as soon as the condition holds, then the group starts afresh (one match
  *   per burst, not one per later event).
- * - Conditions with an upper bound (`lt`, `lte`, `eq`, ranges) can only be judged once the
+ * - Conditions with an upper bound (`lt`, `lte`, `eq`, `neq`, ranges) can only be judged once the
  *   window is over: windows then start at a group's first event, last `timespan`, and are
  *   judged when an event or `advance(time)` passes their end, or at `flush()` (end of input).
  *   A group with no event at all opens no window: "fewer than N" needs at least one event.
@@ -36,6 +36,7 @@ export interface CorrelationCondition {
   lt?: number | undefined;
   lte?: number | undefined;
   eq?: number | undefined;
+  neq?: number | undefined;
   /** value_count: the field whose distinct values are counted. */
   field?: string | undefined;
 }
@@ -169,7 +170,7 @@ function normalizeCondition(
     return { gte: ruleCount };
   }
   if (!condition)
-    throw problem("schema", `${type} needs a condition (gt, gte, lt, lte, eq)`, "correlation.condition");
+    throw problem("schema", `${type} needs a condition (gt, gte, lt, lte, eq, neq)`, "correlation.condition");
   if (type === "value_count" && condition.field === undefined) {
     throw problem(
       "schema",
@@ -186,6 +187,7 @@ export function conditionHolds(condition: CorrelationCondition, value: number): 
   if (condition.lt !== undefined && !(value < condition.lt)) return false;
   if (condition.lte !== undefined && !(value <= condition.lte)) return false;
   if (condition.eq !== undefined && value !== condition.eq) return false;
+  if (condition.neq !== undefined && value === condition.neq) return false;
   return true;
 }
 
@@ -193,7 +195,10 @@ function judgedAtWindowEnd(rule: SigmaCorrelationRule): boolean {
   const { condition } = rule;
   return (
     rule.correlationType !== "temporal_ordered" &&
-    (condition.lt !== undefined || condition.lte !== undefined || condition.eq !== undefined)
+    (condition.lt !== undefined ||
+      condition.lte !== undefined ||
+      condition.eq !== undefined ||
+      condition.neq !== undefined)
   );
 }
 
@@ -308,7 +313,8 @@ export class SigmaCorrelator {
 
   /**
    * Feeds one event with the ids of the base rules it matched (whether they generate or not)
-   * and a reference to it (an index, an id: any JSON value) that matches will list.
+   * and a reference to it (an index, an id: any JSON value) that matches will list. Feed every
+   * event, matching or not: their time closes windows that are over.
    */
   process(event: SigmaEvent, matchedRuleIds: Iterable<string>, ref: JsonValue): CorrelationMatch[] {
     const byRule = new Map<SigmaCorrelationRule, number[]>();
@@ -317,11 +323,12 @@ export class SigmaCorrelator {
         byRule.set(rule, [...(byRule.get(rule) ?? []), ...positions]);
       }
     }
-    if (byRule.size === 0) return [];
+    // Events no correlation listens to still move time on, closing windows that are over.
+    if (byRule.size === 0 && this.nextWindowEnd === Number.POSITIVE_INFINITY) return [];
     startEvaluation();
     const time = toEpochMs(this.readTime(event));
     if (time === undefined) {
-      this.state.eventsWithoutTime++;
+      if (byRule.size > 0) this.state.eventsWithoutTime++;
       return [];
     }
     const matches = time > this.nextWindowEnd ? this.closeWindows(time, false) : [];

@@ -46,7 +46,7 @@ export class SigmaEngine {
   process(event: SigmaEvent, ref: JsonValue = null): SigmaEngineResult {
     const matched = matchingRules(this.rules, event);
     const correlations =
-      matched.length > 0
+      this.correlator.rules.length > 0
         ? this.correlator.process(
             event,
             matched.map((rule) => rule.id),

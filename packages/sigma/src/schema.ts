@@ -55,10 +55,11 @@ const correlationConditionSchema = z
     lt: z.number().optional(),
     lte: z.number().optional(),
     eq: z.number().optional(),
+    neq: z.number().optional(),
     field: z.string().min(1).optional(),
   })
-  .refine((c) => ["gt", "gte", "lt", "lte", "eq"].some((key) => key in c), {
-    message: "needs at least one of gt, gte, lt, lte, eq",
+  .refine((c) => ["gt", "gte", "lt", "lte", "eq", "neq"].some((key) => key in c), {
+    message: "needs at least one of gt, gte, lt, lte, eq, neq",
   });
 
 export const correlationTypes = ["event_count", "value_count", "temporal", "temporal_ordered"] as const;
