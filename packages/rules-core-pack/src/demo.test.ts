@@ -32,6 +32,15 @@ describe("the core pack over the demo data (examples/): the demo's incidents com
     expect(run.events).toBeGreaterThan(3000);
   });
 
+  it("is deterministic and idempotent: a replay, and every event delivered twice, give the same finding ids", async () => {
+    const ids = (findings: FindingV1[]) => [...new Set(findings.map((finding) => finding.id))].sort();
+    const replay = await runDemo([...declarativeRules(), ...typescriptRules]);
+    expect(replay.findings.map((finding) => finding.id)).toEqual(run.findings.map((finding) => finding.id));
+    const redelivered = await runDemo([...declarativeRules(), ...typescriptRules], { redeliver: true });
+    expect(redelivered.errors).toEqual([]);
+    expect(ids(redelivered.findings)).toEqual(ids(run.findings));
+  }, 120_000);
+
   it("1. the worm's EternalBlue on wsus01, the one server without MS17-010: exploit on a vulnerable asset, known exploited", () => {
     const exploit = findings("core.ids.exploit-vulnerable-asset");
     expect(exploit.map((finding) => [finding.asset.hostname, finding.severity, finding.cves])).toEqual([

@@ -42,7 +42,11 @@ export interface DemoRun {
   events: number;
 }
 
-export async function runDemo(rules: readonly CompiledRule[]): Promise<DemoRun> {
+/** `redeliver`: every event is handed over twice, as after a consumer restart before its commit. */
+export async function runDemo(
+  rules: readonly CompiledRule[],
+  options: { redeliver?: boolean } = {},
+): Promise<DemoRun> {
   const tables = new ReferenceTableSet();
   await tables.loadFiles(DEMO_REFERENCES);
   const evaluator = createEvaluator({ rules, tables });
@@ -53,9 +57,11 @@ export async function runDemo(rules: readonly CompiledRule[]): Promise<DemoRun> 
     events += 1;
     if (event.kind === "inventory.host") tables.applyHost(event.value);
     else if (event.kind === "advisory") tables.applyAdvisory(event.value);
-    const result = evaluator.evaluate(event);
-    findings.push(...result.findings);
-    errors.push(...result.errors.map((failure) => `${event.kind} ${event.id}: ${failure.message}`));
+    for (let delivery = options.redeliver ? 2 : 1; delivery > 0; delivery--) {
+      const result = evaluator.evaluate(event);
+      findings.push(...result.findings);
+      errors.push(...result.errors.map((failure) => `${event.kind} ${event.id}: ${failure.message}`));
+    }
   };
   const { hosts, audits } = exampleInventory();
   for (const host of hosts) judge(toRuleEvent({ kind: "inventory.host", value: host, key: host.id }));

@@ -346,6 +346,20 @@ export const tests: PackTests = [
     ],
   },
   {
+    name: "A workstation hammering RDP on the payroll server (32 denied in 40 s); another retrying 25 times, ten of them redelivered",
+    rules: ["core.firewall.denied-burst", "core.firewall.port-scan", "core.firewall.address-sweep"],
+    references: corp,
+    events: "tests/firewall-denied-burst/rdp-hammering.jsonl",
+    expect: [
+      {
+        rule: "core.firewall.denied-burst",
+        asset: "10.20.43.201",
+        severity: "medium",
+        title_contains: "30 denied connections",
+      },
+    ],
+  },
+  {
     name: "Traffic from a quarantined workstation: allowed, then denied",
     rules: ["core.firewall.quarantined-source"],
     references: corp,

@@ -1116,6 +1116,47 @@ function firewallScans(): ExampleEvent[] {
   ].sort((a, b) => (a.value as { time: number }).time - (b.value as { time: number }).time);
 }
 
+/** A pfSense block of a TCP SYN, as filterlog writes it. */
+function pfsenseBlock(
+  time: string,
+  src: string,
+  srcPort: number,
+  dst: string,
+  dstPort: number,
+  ipId: number,
+): string {
+  return `<134>1 ${time}+00:00 pfsense-core filterlog 2101 - - 5,,,1000000103,igb1.20,match,block,in,4,0x0,,128,${ipId},0,DF,6,tcp,52,${src},${dst},${srcPort},${dstPort},0,S,${3191800000 + ipId},,64240,,mss;nop;wscale;nop;nop;sackOK`;
+}
+
+function deniedBurst(): ExampleEvent[] {
+  const second = (start: number, offset: number) => {
+    const total = start + offset;
+    return `2024-03-12T09:${String(47 + Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+  };
+  // A workstation hammering RDP on the payroll server: 32 blocked connections in 40 seconds,
+  // one port, one address (neither a port scan nor a sweep).
+  const hammering = Array.from({ length: 32 }, (_, index) =>
+    fw(
+      pfsenseBlock(
+        second(12, Math.floor(index * 1.25)),
+        "10.20.43.201",
+        51777 + index,
+        "10.20.5.20",
+        3389,
+        31177 + index,
+      ),
+    ),
+  );
+  // Another workstation retrying a closed share 25 times in 50 seconds: below the threshold, even
+  // with ten of its events delivered twice (a consumer restart is not ten more connections).
+  const retrying = Array.from({ length: 25 }, (_, index) =>
+    fw(pfsenseBlock(second(30, index * 2), "10.20.42.18", 50300 + index, "10.20.2.15", 139, 42001 + index)),
+  );
+  return [...hammering, ...retrying, ...retrying.slice(5, 15)].sort(
+    (a, b) => (a.value as { time: number }).time - (b.value as { time: number }).time,
+  );
+}
+
 function quarantinedSource(): ExampleEvent[] {
   return [
     // Outbound to a known Tor exit on 4444, allowed by the perimeter: the quarantine does not hold.
@@ -1159,4 +1200,5 @@ export const sampleFiles: Record<string, () => ExampleEvent[]> = {
   "tests/firewall-port-not-allowed/dmz-and-payroll.jsonl": firewallPorts,
   "tests/firewall-scans/demo-morning.jsonl": firewallScans,
   "tests/firewall-quarantined-source/isolated-workstation.jsonl": quarantinedSource,
+  "tests/firewall-denied-burst/rdp-hammering.jsonl": deniedBurst,
 };
