@@ -498,11 +498,14 @@ export class PortSet {
   has(port: number): boolean {
     return this.ranges.some(([low, high]) => port >= low && port <= high);
   }
-  /** Every port, expanded (ReferenceTables.allowedPorts). */
+  #list: number[] | undefined;
+  /** Every port, expanded once (ReferenceTables.allowedPorts). */
   list(): number[] {
-    const ports: number[] = [];
-    for (const [low, high] of this.ranges) for (let port = low; port <= high; port++) ports.push(port);
-    return ports;
+    if (!this.#list) {
+      this.#list = [];
+      for (const [low, high] of this.ranges) for (let port = low; port <= high; port++) this.#list.push(port);
+    }
+    return this.#list;
   }
   describe(): string {
     return this.ranges.length === 0

@@ -635,7 +635,7 @@ export class ReferenceTableSet implements ReferenceTables {
             tcp: allowed.tcp.filter((port) => ports.tcp.has(port)),
             udp: allowed.udp.filter((port) => ports.udp.has(port)),
           }
-        : { tcp: ports.tcp.list(), udp: ports.udp.list() };
+        : { tcp: [...ports.tcp.list()], udp: [...ports.udp.list()] };
     }
     return allowed;
   }
