@@ -1,7 +1,8 @@
 /**
  * The whole pack over the demo data (`examples/`), the way the rules engine would run it: the
  * reference documents loaded, every inventory host, audit and advisory fed to the tables and the
- * rules first, then the IDS, firewall and update-log events in event-time order, then event time
+ * rules first, then the IDS (Suricata, Snort, Zeek), firewall and update-log events in event-time
+ * order, then event time
  * advanced past the last event. Test support (it reads the repository's examples).
  */
 import { join } from "node:path";
@@ -20,6 +21,7 @@ import {
   exampleFirewallEvents,
   exampleIdsAlerts,
   exampleInventory,
+  exampleSnortAndZeekAlerts,
   exampleUpdateEvents,
 } from "./examples.ts";
 
@@ -68,7 +70,12 @@ export async function runDemo(
   for (const audit of audits)
     judge(toRuleEvent({ kind: "inventory.audit", value: audit, key: audit.source }));
   for (const advisory of exampleAdvisories()) judge(toRuleEvent(advisory));
-  const streams = [...exampleIdsAlerts(), ...exampleFirewallEvents(), ...exampleUpdateEvents()]
+  const streams = [
+    ...exampleIdsAlerts(),
+    ...exampleSnortAndZeekAlerts(),
+    ...exampleFirewallEvents(),
+    ...exampleUpdateEvents(),
+  ]
     .map(toRuleEvent)
     .sort((a, b) => a.time - b.time);
   for (const event of streams) judge(event);

@@ -20,7 +20,9 @@ import {
   parseFirewallLine,
   parseInventoryExport,
   parseOsqueryResults,
+  parseSnortAlertJson,
   parseSuricataEve,
+  parseZeekNoticeJson,
   splitUpdateLogRecords,
   type UpdateLogFormat,
 } from "@vigil/parsers";
@@ -173,6 +175,29 @@ export function exampleIdsAlerts(files: readonly string[] = ["eve.json", "eve-ws
   for (const line of lines) {
     if (line.trim() === "") continue;
     const result = parseSuricataEve(line, { homeNets, now: () => new Date(ESTATE_NOW) });
+    if (result.status === "alert")
+      events.push({ kind: "ids.alert", value: result.alert, key: idsRecordKey(result.alert) });
+  }
+  return events;
+}
+
+/** The same morning seen by Snort 3 (alert_json) and Zeek (notice.log as JSON), as the demo ingests them too. */
+export function exampleSnortAndZeekAlerts(): ExampleEvent[] {
+  const homeNets = new NetworkSet(DEMO_HOME_NETS);
+  const now = () => new Date(ESTATE_NOW);
+  const events: ExampleEvent[] = [];
+  const lines = (file: string) =>
+    read("ids", file)
+      .toString("utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+  for (const line of lines("snort-alert_json.txt")) {
+    const result = parseSnortAlertJson(line, { homeNets, sensor: "snort-dmz", now });
+    if (result.status === "alert")
+      events.push({ kind: "ids.alert", value: result.alert, key: idsRecordKey(result.alert) });
+  }
+  for (const line of lines("zeek-notice.json")) {
+    const result = parseZeekNoticeJson(line, { homeNets, sensor: "zeek-core", now });
     if (result.status === "alert")
       events.push({ kind: "ids.alert", value: result.alert, key: idsRecordKey(result.alert) });
   }
