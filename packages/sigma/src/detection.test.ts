@@ -235,6 +235,14 @@ describe("encodings", () => {
     expect(matching("sel:\n  c|contains|windash: ' -enc '\ncondition: sel", events)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it("refuses a value whose windash variants would explode", () => {
+    const error = compileError(
+      `sel:\n  c|windash|contains: '${Array.from({ length: 8 }, (_, i) => `-f${i}`).join(" ")}'\ncondition: sel`,
+    );
+    expect(error.code).toBe("invalid-modifier-use");
+    expect(error.message).toContain("390625 variants");
+  });
+
   it("windash expands several flags together", () => {
     const events = [{ c: "x -a /b" }, { c: "x /a -b" }, { c: "x -a +b" }];
     expect(matching("sel:\n  c|windash|contains: '-a -b'\ncondition: sel", events)).toEqual([0, 1]);

@@ -227,7 +227,16 @@ function textBytes(alternative: Alternative, text: string): Buffer {
   return alternative.bytes ? Buffer.from(text, "latin1") : Buffer.from(text, "utf8");
 }
 
-function cartesian(parts: readonly (readonly SigmaString[])[]): SigmaString[] {
+/** Beyond this many variants of one value (windash flags, placeholder values) a rule is refused. */
+export const maximumVariants = 4096;
+
+function cartesian(
+  parts: readonly (readonly SigmaString[])[],
+  fail: (detail: string) => never,
+  what: string,
+): SigmaString[] {
+  const count = parts.reduce((product, options) => product * options.length, 1);
+  if (count > maximumVariants) fail(`${what} expands to ${count} variants (at most ${maximumVariants})`);
   let results: StringPart[][] = [[]];
   for (const options of parts) {
     const next: StringPart[][] = [];
@@ -298,7 +307,7 @@ function applyTransform(
         }
         pieces.push([[part.slice(last)]]);
       }
-      return cartesian(pieces).map((expanded) => ({ ...alternative, value: expanded }));
+      return cartesian(pieces, fail, "windash").map((expanded) => ({ ...alternative, value: expanded }));
     }
     case "expand": {
       const pieces: SigmaString[][] = [];
@@ -322,7 +331,7 @@ function applyTransform(
         }
         pieces.push([[part.slice(last)]]);
       }
-      return cartesian(pieces).map((expanded) => ({ ...alternative, value: expanded }));
+      return cartesian(pieces, fail, "expand").map((expanded) => ({ ...alternative, value: expanded }));
     }
   }
 }

@@ -14,7 +14,7 @@ export { supportedModifiers } from "./detection.ts";
 export { matchingRules, SigmaEngine, type SigmaEngineOptions, type SigmaEngineResult } from "./engine.ts";
 export { SigmaError, type SigmaErrorCode, sigmaErrorCodes } from "./errors.ts";
 export { type InputEvent, type InputProblem, type ParsedEvents, parseEvents } from "./event-input.ts";
-export { compileFieldAccessor, type FieldAccessor, type SigmaEvent } from "./fields.ts";
+export { compileFieldAccessor, type FieldAccessor, type FieldReader, type SigmaEvent } from "./fields.ts";
 export {
   type LoadOptions,
   loadSigmaRules,
