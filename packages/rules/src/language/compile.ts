@@ -13,6 +13,7 @@ import {
   type CompiledCondition,
   type ConditionContext,
   compileCondition,
+  type Guard,
   type Path,
   resolvePath,
 } from "./conditions.ts";
@@ -41,6 +42,11 @@ export interface DeclarativeRule extends CompiledRule {
   readonly tags: readonly string[];
   readonly attack: readonly string[];
   readonly correlation: "count" | "distinct" | "sequence" | "absence" | undefined;
+  /**
+   * Equalities on event fields without which the rule does nothing with an event (from the
+   * top-level conjuncts of `where`): the evaluator indexes rules on them.
+   */
+  readonly guards: readonly Guard[];
 }
 
 const maxForEachFindings = 1000;
@@ -371,20 +377,23 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
       : new EventScope(event, runContext.tables);
 
   const whereTest = where.test;
+  // Most events match no rule: one shared empty result instead of an allocation per rule and event.
+  // The evaluator only reads it.
+  const none: FindingV1[] = [];
   const evaluate = (event: RuleEvent, evaluationContext: RunContext): FindingV1[] => {
     const scope = scopeOf(event, evaluationContext);
     const base = scope.frame();
     const frame = assetOverride ? { ...base, assetQuery: assetOverride(base) } : base;
     if (correlation) {
       if (isAbsence) return correlation.onEvent(frame, evaluationContext);
-      return whereTest(frame) ? correlation.onEvent(frame, evaluationContext) : [];
+      return whereTest(frame) ? correlation.onEvent(frame, evaluationContext) : none;
     }
-    if (!whereTest(frame)) return [];
+    if (!whereTest(frame)) return none;
     const conditions: string[] = [];
     where.explain(frame, conditions);
     if (!forEach) {
       const finding = emit({ frame, evidence: [event], conditions }, evaluationContext);
-      return finding ? [finding] : [];
+      return finding ? [finding] : none;
     }
     const items = forEach.get(frame);
     const list = Array.isArray(items) ? items : items === undefined || items === null ? [] : [items];
@@ -434,6 +443,8 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
             ? "sequence"
             : "absence"
       : undefined,
+    // An absence rule must also see the events that stop it, whatever `where` says.
+    guards: Object.freeze(isAbsence ? [] : (where.guards ?? []).map((guard) => Object.freeze({ ...guard }))),
     evaluate,
     ...(timed
       ? {

@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { parseCidr } from "../cidr.ts";
 import { type Accessor, compileAccessor } from "./accessor.ts";
 import type { ProblemSink } from "./errors.ts";
-import { elementSchema, isObjectSchema, lookupField, splitPath } from "./fields.ts";
+import { elementSchema, isObjectSchema, isVirtualRoot, lookupField, splitPath } from "./fields.ts";
 import type { Frame } from "./scope.ts";
 import { describeElement, show } from "./text.ts";
 
@@ -22,6 +22,19 @@ export interface CompiledCondition {
   text: string;
   /** Fields the condition reads, to show their values when a `not` holds. */
   fields: { path: string; get: Accessor }[];
+  /**
+   * Equalities the condition cannot hold without (`action: Denied`, `port: [22, 23]` among its
+   * top-level conjuncts): the evaluator indexes rules on them, so most rules are never called for
+   * an event they cannot match.
+   */
+  guards?: Guard[];
+}
+
+/** An event field that must equal one of `values` (by text, as `equals` / `in` compare). */
+export interface Guard {
+  path: string;
+  segments: readonly string[];
+  values: readonly (string | number | boolean)[];
 }
 
 export interface ConditionContext {
@@ -153,6 +166,42 @@ function globToRegex(glob: string): string {
   return `${out}$`;
 }
 
+/**
+ * Equality with a set of values, by text: `443` equals `"443"` (YAML and JSON disagree on quoting
+ * more often than authors mean a difference). Numbers are looked up as numbers, so the hot path
+ * converts nothing.
+ */
+function membership(
+  values: readonly (string | number | boolean)[],
+  ignoreCase: boolean,
+): (value: unknown) => boolean {
+  const texts = new Set(values.map((item) => (ignoreCase ? String(item).toLowerCase() : String(item))));
+  const numbers = new Set<number>();
+  for (const item of values) {
+    const number =
+      typeof item === "number"
+        ? item
+        : typeof item === "string" && item.trim() !== ""
+          ? Number(item)
+          : Number.NaN;
+    if (!Number.isNaN(number)) numbers.add(number);
+  }
+  if (values.length === 1 && !ignoreCase) {
+    const [text] = texts;
+    const [number] = numbers.size === 1 ? numbers : [Number.NaN];
+    return (value) => {
+      if (typeof value === "string") return value === text;
+      if (typeof value === "number") return value === number;
+      return typeof value === "boolean" && String(value) === text;
+    };
+  }
+  return (value) => {
+    if (typeof value === "string") return texts.has(ignoreCase ? value.toLowerCase() : value);
+    if (typeof value === "number") return numbers.has(value);
+    return typeof value === "boolean" && texts.has(String(value));
+  };
+}
+
 /** The phrase for one operator: `is one of a, b`, `contains "x"`. */
 function listText(values: readonly unknown[]): string {
   const shown = values.slice(0, 8).map((value) => (typeof value === "string" ? value : show(value)));
@@ -239,6 +288,7 @@ function combineAll(children: CompiledCondition[]): CompiledCondition {
     },
     text: `all of (${list.map((child) => child.text).join("; ")})`,
     fields: list.flatMap((child) => child.fields),
+    guards: list.flatMap((child) => child.guards ?? []),
   };
 }
 
@@ -378,7 +428,19 @@ function compileField(
       continue;
     }
     const leaf = compileLeaf(name, argument, opAt, context, options.ignoreCase);
-    if (leaf) parts.push(leafCondition(field, leaf, options));
+    if (!leaf) continue;
+    const condition = leafCondition(field, leaf, options);
+    const guarded =
+      (name === "equals" || name === "in") &&
+      !options.ignoreCase &&
+      !options.every &&
+      context.mode === "event" &&
+      !isVirtualRoot(checked.segments[0]!);
+    if (guarded) {
+      const values = (Array.isArray(argument) ? [...argument] : [argument]) as (string | number | boolean)[];
+      condition.guards = [{ path: fieldPath, segments: checked.segments, values }];
+    }
+    parts.push(condition);
   }
   if (parts.length === 0) {
     if (context.sink.problems.length === problemsBefore)
@@ -494,13 +556,7 @@ function compileLeaf(
         context.sink.report(at, "expected a string, number or boolean (use `in` for a list)");
         return undefined;
       }
-      const expected = fold(String(argument));
-      const one = ignoreCase
-        ? (value: unknown) => {
-            const text = toText(value);
-            return text !== undefined && text.toLowerCase() === expected;
-          }
-        : (value: unknown) => value === argument || toText(value) === expected;
+      const one = membership([argument], ignoreCase);
       return {
         one,
         phrase: () => (ignoreCase ? `equals ${show(argument)}` : undefined),
@@ -510,13 +566,8 @@ function compileLeaf(
     case "in": {
       const list = scalarList(argument, at, context, "in");
       if (!list) return undefined;
-      const set = new Set(list.map((item) => fold(String(item))));
-      const one = (value: unknown) => {
-        const text = toText(value);
-        return text !== undefined && set.has(ignoreCase ? text.toLowerCase() : text);
-      };
       const text = `is one of ${listText(list)}`;
-      return { one, phrase: () => text, text };
+      return { one: membership(list, ignoreCase), phrase: () => text, text };
     }
     case "contains":
     case "startswith":

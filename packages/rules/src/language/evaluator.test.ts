@@ -18,6 +18,59 @@ title: "denied {{ src_endpoint.ip }}"
 `);
 
 describe("the evaluator", () => {
+  it("indexes rules on their equality guards without changing what they find", () => {
+    const rules = compileRules(
+      [
+        "action: Denied\n  dst_endpoint.port: [22, 23]",
+        'action: Allowed\n  dst_endpoint.port: "443"',
+        "dst_endpoint.port: { in: [22, 80], gte: 1 }",
+        "any: [{ action: Denied }, { dst_endpoint.port: 8080 }]",
+        "connection_info.protocol_name: TCP",
+        "connection_info.protocol_name: { equals: TCP, ignore_case: true }",
+        "not: { action: Allowed }",
+        "src_endpoint.ip: { cidr: 203.0.113.0/25 }\n  action: [Denied]",
+      ]
+        .map(
+          (where, index) => `id: idx.rule-${index}
+name: r
+version: 1
+description: d
+on: firewall.event
+where:
+  ${where}
+severity: low
+title: "{{ dst_endpoint.port }}"
+`,
+        )
+        .join("---\n"),
+    );
+    expect(rules.map((rule) => rule.guards.map((guard) => guard.path))).toEqual([
+      ["action", "dst_endpoint.port"],
+      ["action", "dst_endpoint.port"],
+      ["dst_endpoint.port"],
+      [],
+      ["connection_info.protocol_name"],
+      [],
+      [],
+      ["action"],
+    ]);
+    const tables = new FakeTables();
+    const evaluator = createEvaluator({ rules, tables });
+    const direct = new MemoryStateStore();
+    for (let index = 0; index < 300; index++) {
+      const event = firewallEvent({
+        time: index,
+        action: index % 3 === 0 ? "Allowed" : "Denied",
+        src_endpoint: { ip: `203.0.113.${index % 256}` },
+        dst_endpoint: { ip: "10.0.0.5", port: [22, 23, 80, 443, 8080, 3389][index % 6]! },
+        connection_info: { protocol_name: index % 4 === 0 ? "udp" : "tcp" },
+      });
+      const expected = rules.flatMap((rule) => rule.evaluate(event, { tables, state: direct }));
+      expect(evaluator.evaluate(event).findings).toEqual(expected);
+    }
+    expect(evaluator.counters().findings).toBeGreaterThan(300);
+  });
+
   it("calls only the rules listening to the event's kind", () => {
     const calls: string[] = [];
     const spy = (id: string, on: CompiledRule["on"]): CompiledRule => ({

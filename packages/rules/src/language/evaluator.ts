@@ -6,6 +6,9 @@
  */
 import { FindingV1 } from "@vigil/schema";
 import type { CompiledRule, EventKind, ReferenceTables, RuleEvent } from "../model.ts";
+import { compileWalk } from "./accessor.ts";
+import type { DeclarativeRule } from "./compile.ts";
+import type { Guard } from "./conditions.ts";
 import { type CounterName, counterNames, type RunContext } from "./runtime.ts";
 import { EventScope } from "./scope.ts";
 import { MemoryStateStore, type RuleStateStore } from "./state.ts";
@@ -72,13 +75,9 @@ export function createEvaluator<S extends RuleStateStore = MemoryStateStore>(
     if (ids.has(rule.id)) throw new DuplicateRuleError(`two rules have the id ${rule.id}`);
     ids.add(rule.id);
   }
-  const byKind = new Map<EventKind, CompiledRule[]>();
-  for (const rule of rules)
-    for (const kind of rule.on) {
-      const list = byKind.get(kind) ?? [];
-      list.push(rule);
-      byKind.set(kind, list);
-    }
+  const byKind = new Map<EventKind, Dispatch>();
+  for (const kind of new Set(rules.flatMap((rule) => rule.on)))
+    byKind.set(kind, dispatchFor(rules.filter((rule) => rule.on.includes(kind))));
   const timed = rules.filter((rule) => rule.advance !== undefined);
 
   const perRule = new Map<string, RuleCounters>(rules.map((rule) => [rule.id, emptyCounters()]));
@@ -129,8 +128,9 @@ export function createEvaluator<S extends RuleStateStore = MemoryStateStore>(
     evaluate(event) {
       events++;
       const result: EvaluationResult = { findings: [], errors: [] };
-      const listening = byKind.get(event.kind);
-      if (!listening) return result;
+      const dispatch = byKind.get(event.kind);
+      if (!dispatch) return result;
+      const listening = dispatch.candidates(event);
       const context: RunContext = { tables, state, scope: new EventScope(event, tables), count };
       for (const rule of listening) {
         let produced: FindingV1[];
@@ -171,6 +171,102 @@ export function createEvaluator<S extends RuleStateStore = MemoryStateStore>(
         for (const name of [...counterNames, "findings", "errors"] as const) total[name] += counters[name];
       }
       return total;
+    },
+  };
+}
+
+interface Dispatch {
+  /** The rules to call for an event, in rule order: unguarded rules and the guarded ones whose guard the event meets. */
+  candidates(event: RuleEvent): readonly CompiledRule[];
+}
+
+interface IndexedRule {
+  rule: CompiledRule;
+  order: number;
+  /** The last event (by sequence number) that made it a candidate: dedupes hits through several values. */
+  seen: number;
+}
+
+/**
+ * Rules of one kind, indexed on one guard each (the guard whose field has the most distinct values
+ * across the rules, so the buckets are small). An event reads each indexed field once and looks
+ * its value up; only the rules in the buckets it hits, and the rules without guards, are called.
+ */
+function dispatchFor(rules: readonly CompiledRule[]): Dispatch {
+  const guardsOf = (rule: CompiledRule): readonly Guard[] => (rule as Partial<DeclarativeRule>).guards ?? [];
+  const cardinality = new Map<string, Set<string>>();
+  for (const rule of rules)
+    for (const guard of guardsOf(rule)) {
+      const values = cardinality.get(guard.path) ?? new Set<string>();
+      for (const value of guard.values) values.add(String(value));
+      cardinality.set(guard.path, values);
+    }
+  const always: IndexedRule[] = [];
+  const indexes = new Map<
+    string,
+    {
+      walk: (value: unknown) => unknown;
+      texts: Map<string, IndexedRule[]>;
+      numbers: Map<number, IndexedRule[]>;
+    }
+  >();
+  rules.forEach((rule, order) => {
+    const entry: IndexedRule = { rule, order, seen: -1 };
+    let best: Guard | undefined;
+    for (const guard of guardsOf(rule))
+      if (!best || cardinality.get(guard.path)!.size > cardinality.get(best.path)!.size) best = guard;
+    if (!best) {
+      always.push(entry);
+      return;
+    }
+    let index = indexes.get(best.path);
+    if (!index) {
+      index = { walk: compileWalk(best.segments), texts: new Map(), numbers: new Map() };
+      indexes.set(best.path, index);
+    }
+    for (const value of best.values) {
+      // The same equality as the condition's: by text, numbers also as numbers.
+      const text = String(value);
+      index.texts.set(text, [...(index.texts.get(text) ?? []), entry]);
+      const number =
+        typeof value === "number"
+          ? value
+          : typeof value === "string" && value.trim() !== ""
+            ? Number(value)
+            : Number.NaN;
+      if (!Number.isNaN(number)) index.numbers.set(number, [...(index.numbers.get(number) ?? []), entry]);
+    }
+  });
+  if (indexes.size === 0) return { candidates: () => rules };
+  const allIndexes = [...indexes.values()];
+  const alwaysRules = always.map((entry) => entry.rule);
+  let sequence = 0;
+  return {
+    candidates(event) {
+      const mark = sequence++;
+      const found: IndexedRule[] = [];
+      const add = (bucket: IndexedRule[] | undefined) => {
+        if (!bucket) return;
+        for (const entry of bucket)
+          if (entry.seen !== mark) {
+            entry.seen = mark;
+            found.push(entry);
+          }
+      };
+      const lookup = (index: (typeof allIndexes)[number], value: unknown) => {
+        if (typeof value === "string") add(index.texts.get(value));
+        else if (typeof value === "number") add(index.numbers.get(value));
+        else if (typeof value === "boolean") add(index.texts.get(String(value)));
+      };
+      for (const index of allIndexes) {
+        const value = index.walk(event.value);
+        if (Array.isArray(value)) for (const item of value) lookup(index, item);
+        else lookup(index, value);
+      }
+      if (found.length === 0) return alwaysRules;
+      for (const entry of always) found.push(entry);
+      found.sort((a, b) => a.order - b.order);
+      return found.map((entry) => entry.rule);
     },
   };
 }

@@ -6,6 +6,7 @@
 import type { AdvisoryV1, HostV1, PriorityTier } from "@vigil/schema";
 import { eventAssetQuery } from "../events.ts";
 import type { BaselineDelta, Exposure, ReferenceTables, ResolvedAsset, RuleEvent } from "../model.ts";
+import { fieldSlotCount } from "./accessor.ts";
 
 export interface AssetQuery {
   ip?: string;
@@ -168,23 +169,34 @@ export { isoTime };
 export class EventScope {
   readonly event: RuleEvent;
   readonly tables: ReferenceTables;
-  readonly defaultQuery: AssetQuery;
-  readonly #assets = new Map<string, { resolved: ResolvedAsset; view: AssetViewValue }>();
-  readonly #deltas = new Map<string, { deltas: DeltaViewValue[] } | undefined>();
-  readonly #exposures = new Map<string, ExposureViewValue | undefined>();
+  // Created on first use: most events never need a lookup.
+  #assets: Map<string, { resolved: ResolvedAsset; view: AssetViewValue }> | undefined;
+  #deltas: Map<string, { deltas: DeltaViewValue[] } | undefined> | undefined;
+  #exposures: Map<string, ExposureViewValue | undefined> | undefined;
+  #defaultQuery: AssetQuery | undefined;
   #port: PortViewValue | undefined | null = null;
   #affected: AffectedViewValue | undefined | null = null;
   #meta: Record<string, unknown> | undefined;
   #frame: Frame | undefined;
 
+  /** Event field values by accessor slot, read once per event for all rules (accessor.ts). */
+  readonly fields: unknown[];
+
   constructor(event: RuleEvent, tables: ReferenceTables) {
     this.event = event;
     this.tables = tables;
-    this.defaultQuery = eventAssetQuery(event) ?? { id: event.key };
+    this.fields = new Array(fieldSlotCount());
+  }
+
+  /** The asset the event is about (`eventAssetQuery`, else its key). */
+  get defaultQuery(): AssetQuery {
+    this.#defaultQuery ??= eventAssetQuery(this.event) ?? { id: this.event.key };
+    return this.#defaultQuery;
   }
 
   #entry(query: AssetQuery): { resolved: ResolvedAsset; view: AssetViewValue } {
     const key = queryKey(query);
+    this.#assets ??= new Map();
     let entry = this.#assets.get(key);
     if (!entry) {
       const resolved = this.tables.resolveAsset(query);
@@ -204,6 +216,7 @@ export class EventScope {
 
   baselineView(query: AssetQuery): { deltas: DeltaViewValue[] } | undefined {
     const key = queryKey(query);
+    this.#deltas ??= new Map();
     if (this.#deltas.has(key)) return this.#deltas.get(key);
     const host = this.asset(query).host;
     const view = host
@@ -219,6 +232,7 @@ export class EventScope {
 
   exposureView(query: AssetQuery): ExposureViewValue | undefined {
     const key = queryKey(query);
+    this.#exposures ??= new Map();
     if (this.#exposures.has(key)) return this.#exposures.get(key);
     const host = this.asset(query).host;
     let view: ExposureViewValue | undefined;
