@@ -233,7 +233,7 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
   if (spec.suppress) {
     const window = spec.suppress.window;
     const by = spec.suppress.by ? fieldList(spec.suppress.by, ["suppress", "by"], outputSchemas) : undefined;
-    const views = viewCache<{ start: number; due: number }>(`${spec.id}#suppress/`);
+    const views = viewCache<{ start: number; due: number }>(`${spec.id}/s/`);
     suppressor = {
       suppressed(finding, frame, runContext) {
         const key = by

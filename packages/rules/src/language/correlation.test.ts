@@ -122,7 +122,7 @@ title: "quiet {{ asset_ip }} ({{ asset.id }})"
         .entries()
         .map((entry) => entry.key)
         .sort(),
-    ).toEqual(["fw.busy#watermark", "fw.quiet#watermark"]);
+    ).toEqual(["fw.busy/w", "fw.quiet/w"]);
   });
 
   it("no window is skipped when the watermark jumps far ahead", () => {
@@ -293,10 +293,10 @@ title: t
     const events = Array.from({ length: 25 }, (_, index) => denied(T0 + index * S));
     const { evaluator } = run([rule!], events);
     expect(evaluator.counters().state_capped).toBe(15);
-    const stored = evaluator.state.get("fw.capped/203.0.113.7") as { ev: unknown[] };
+    const stored = evaluator.state.get("fw.capped/k/203.0.113.7") as { ev: unknown[] };
     expect(stored.ev).toHaveLength(10);
     evaluator.advance(T0 + 2 * H);
-    expect(evaluator.state.get("fw.capped/203.0.113.7")).toBeUndefined();
+    expect(evaluator.state.get("fw.capped/k/203.0.113.7")).toBeUndefined();
   });
 
   it("counts events without a correlation key", () => {

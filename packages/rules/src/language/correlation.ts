@@ -1,7 +1,8 @@
 /**
  * Correlation per key over event time: count and distinct count over a window (sliding or
  * tumbling), ordered sequences within a window, and absence. State lives in the StateStore under
- * `<rule id>/<key>`, JSON only, so it survives a restart; `advance(watermark)` closes windows and
+ * `<rule id>/k/<key>` (the rule's last watermark under `<rule id>/w`, suppression windows under
+ * `<rule id>/s/<key>`), JSON only, so it survives a restart; `advance(watermark)` closes windows and
  * reports absences through a due-time index, so a big jump of the watermark still visits every
  * window that closed on the way.
  *
@@ -164,8 +165,8 @@ interface AbsenceState extends Dated {
 
 export function compileCorrelation(plan: CorrelationPlan): Correlator {
   const { rule, window, lateness, kind } = plan;
-  const views = viewCache<SlidingState | TumblingState | AbsenceState>(`${rule.id}/`);
-  const watermarkKey = `${rule.id}#watermark`;
+  const views = viewCache<SlidingState | TumblingState | AbsenceState>(`${rule.id}/k/`);
+  const watermarkKey = `${rule.id}/w`;
   const byText = plan.by.map((field) => field.path).join(", ");
 
   const count = (context: RunContext, counter: "late_dropped" | "state_capped" | "unkeyed", amount = 1) =>
