@@ -1,15 +1,20 @@
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import * as ingestAdvisories from "@vigil/ingest-advisories";
+import * as ingestFirewall from "@vigil/ingest-firewall";
 import * as ingestIds from "@vigil/ingest-ids";
-import { createLogger, type Logger, PipelineMetrics } from "@vigil/observability";
+import * as ingestInventory from "@vigil/ingest-inventory";
+import * as ingestUpdates from "@vigil/ingest-updates";
+import { createLogger, type Logger } from "@vigil/observability";
 import * as rulesEngine from "@vigil/rules-engine";
-import { IncidentV1, topicName, topics } from "@vigil/schema";
+import { IncidentV1, type TopicSpec, topicName, topics } from "@vigil/schema";
 import * as sinkIncidents from "@vigil/sink-incidents";
 import { createEmbeddedTransport, EmbeddedBroker, ensureRegistryTopics, type Transport } from "@vigil/stream";
 import { latestIncidents } from "./present.ts";
 
 export interface DemoOptions {
-  /** The folder with `suricata/eve.json` and `assets/priority-list.yaml`. */
+  /** The examples folder (inventory/, advisories/, updates/, firewall/, suricata/, ids/, assets/, baselines/, exceptions/). */
   examplesDir: string;
   /** Also write the incidents as JSON lines here. */
   out?: string | undefined;
@@ -22,59 +27,210 @@ export interface DemoOptions {
 
 export interface DemoResult {
   incidents: IncidentV1[];
-  ingest: Awaited<ReturnType<typeof ingestIds.runIngestIds>>;
   findings: number;
+  /** Findings per rule id. */
+  findingsByRule: Record<string, number>;
   deadLetters: number;
   elapsedMs: number;
 }
 
+/** The morning the examples describe: records without a time of their own are dated then. */
+const AS_OF = "2024-03-12T06:00:00.000Z";
+
+export type IngestApp =
+  | "ingest-inventory"
+  | "ingest-advisories"
+  | "ingest-updates"
+  | "ingest-firewall"
+  | "ingest-ids";
+
+/** One run of an ingest app: its name and its command line, exactly as a shell would run it. */
+export interface DemoStep {
+  app: IngestApp;
+  args: string[];
+  /** What it reads, for progress lines. */
+  input: string;
+}
+
+export interface DemoPlan {
+  /** The rules engine's command line (the sink runs with its defaults). */
+  engineArgs: string[];
+  /** Reference side: the estate and the advisories, judged before any event. */
+  reference: DemoStep[];
+  /** Event side: update-infrastructure logs, firewall and IDS events. */
+  events: DemoStep[];
+}
+
+/**
+ * What the demo runs, as command lines: the embedded demo runs them in one process, and the
+ * end-to-end test runs the very same lines as separate processes against Kafka.
+ * `scratch` is a writable folder for the state files a directory ingest keeps.
+ */
+export function demoPlan(examplesDir: string, scratch: string): DemoPlan {
+  const at = (...parts: string[]) => path.join(examplesDir, ...parts);
+  const inventory = (format: string, file: string, ...extra: string[]): DemoStep => ({
+    app: "ingest-inventory",
+    args: ["--format", format, "--file", at("inventory", file), "--as-of", AS_OF, ...extra],
+    input: at("inventory", file),
+  });
+  const file = (app: IngestApp, parts: string[], ...extra: string[]): DemoStep => ({
+    app,
+    args: ["--file", at(...parts), ...extra],
+    input: at(...parts),
+  });
+  return {
+    engineArgs: [
+      "--priority-list",
+      at("assets", "priority-list.yaml"),
+      // The SOC's quarantine list: a second priority list, kept by another team than the owners'.
+      "--priority-list",
+      at("assets", "quarantine.yaml"),
+      "--baselines",
+      at("baselines", "windows.yaml"),
+      "--baselines",
+      at("baselines", "linux.yaml"),
+      "--exceptions",
+      at("exceptions", "exceptions.yaml"),
+    ],
+    reference: [
+      // In the order the estate's README gives: the agents' view first.
+      inventory("osquery", "osquery/osqueryd.results.log"),
+      inventory(
+        "inventory-csv",
+        "configmgr/hardware.csv",
+        "--mapping",
+        at("inventory", "configmgr/hardware.mapping.json"),
+      ),
+      inventory(
+        "inventory-csv",
+        "wsus/missing-updates.csv",
+        "--mapping",
+        at("inventory", "wsus/missing-updates.mapping.json"),
+      ),
+      inventory("ad-csv", "directory/ad-computers.csv"),
+      inventory("bind-zone", "dns/corp.example.zone"),
+      inventory("dhcp-leases", "dhcp/dhcpd.leases", "--domain", "corp.example"),
+      { app: "ingest-advisories", args: ["--dir", at("advisories")], input: at("advisories") },
+    ],
+    events: [
+      {
+        app: "ingest-updates",
+        args: ["--dir", at("updates"), "--once", "--state", path.join(scratch, "updates-state.json")],
+        input: at("updates"),
+      },
+      // RFC 3164 lines carry no year: the samples were written in March 2024.
+      ...["iptables.log", "pfsense.log", "asa.log"].map((log) =>
+        file("ingest-firewall", ["firewall", log], "--year-of", AS_OF),
+      ),
+      file("ingest-ids", ["suricata", "eve.json"]),
+      file("ingest-ids", ["suricata", "eve-wsus01.json"]),
+      file("ingest-ids", ["ids", "snort-alert_json.txt"]),
+      file("ingest-ids", ["ids", "zeek-notice.json"]),
+    ],
+  };
+}
+
+/** Runs one step in this process, through the app's own command-line parser and entry point. */
+async function runStep(step: DemoStep, transport: Transport, logger: Logger): Promise<string> {
+  const log = logger.child({ app: step.app });
+  const source = relative(step.input);
+  switch (step.app) {
+    case "ingest-inventory":
+      return ingestInventory.describeSummary(
+        await ingestInventory.runInventoryIngest({
+          transport,
+          logger: log,
+          config: ingestInventory.cli.parse(step.args, {}).values,
+        }),
+      );
+    case "ingest-advisories":
+      return ingestAdvisories.describeSummary(
+        await ingestAdvisories.runIngestAdvisories({
+          transport,
+          logger: log,
+          config: ingestAdvisories.cli.parse(step.args, {}).values,
+        }),
+        source,
+      );
+    case "ingest-updates":
+      return ingestUpdates.describeSummary(
+        await ingestUpdates.runIngestUpdates({
+          transport,
+          logger: log,
+          config: ingestUpdates.cli.parse(step.args, {}).values,
+        }),
+        source,
+      );
+    case "ingest-firewall":
+      return ingestFirewall.describeSummary(
+        await ingestFirewall.runIngestFirewall({
+          transport,
+          logger: log,
+          config: ingestFirewall.cli.parse(step.args, {}).values,
+        }),
+        source,
+      );
+    case "ingest-ids":
+      return ingestIds.describeSummary(
+        await ingestIds.runIngestIds({
+          transport,
+          logger: log,
+          config: ingestIds.cli.parse(step.args, {}).values,
+        }),
+        source,
+      );
+  }
+}
+
 /**
  * The whole pipeline in one process on the embedded transport: the same apps, wired exactly as
- * they run on Kafka, over the sample data. Rules engine and sink start first (each restores its
- * reference data), then ingest reads the file; the run ends when both consumer groups have
- * committed everything on their input topics.
+ * they run on Kafka, over the sample data. Rules engine and sink start first; the reference
+ * side (inventory, advisories) is ingested and judged before the event side (update logs,
+ * firewall, IDS), as in a deployment that has been running for a while, so the result does not
+ * depend on which ingest happens to be faster. The run ends when every consumer group has
+ * committed everything on its input topics.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const logger = createLogger("vigil-demo", { level: options.logLevel });
   const transport = createEmbeddedTransport({ broker: new EmbeddedBroker(), logger });
-  const eve = path.join(options.examplesDir, "suricata", "eve.json");
-  const priorityList = path.join(options.examplesDir, "assets", "priority-list.yaml");
+  const scratch = await mkdtemp(path.join(tmpdir(), "vigil-demo-"));
+  const plan = demoPlan(options.examplesDir, scratch);
   try {
     await ensureRegistryTopics(transport);
     const rules = await rulesEngine.startRulesEngine({
       transport,
       logger: logger.child({ app: rulesEngine.STAGE }),
-      config: rulesEngine.cli.parse(["--priority-list", priorityList], {}).values,
+      config: rulesEngine.cli.parse(plan.engineArgs, {}).values,
     });
     progress(
-      `rules-engine: ${rules.assets.assetCount} assets and ${rules.assets.selectorCount} selectors loaded from ${relative(priorityList)}`,
+      `rules-engine: ${rules.rules.length} rules of ${rulesEngine.DEFAULT_PACK}; reference documents ${rules.tables
+        .documents()
+        .map((document) => `${document.kind} ${relative(document.origin)}`)
+        .join(", ")}`,
     );
-    const sinkValues = sinkIncidents.cli.parse(
-      options.mergeWindow ? ["--merge-window", options.mergeWindow] : [],
-      {},
-    ).values;
     const sink = await sinkIncidents.startSinkIncidents({
       transport,
       logger: logger.child({ app: sinkIncidents.STAGE }),
-      config: sinkValues,
+      config: sinkIncidents.cli.parse(options.mergeWindow ? ["--merge-window", options.mergeWindow] : [], {})
+        .values,
     });
-    const ingestMetrics = new PipelineMetrics(ingestIds.STAGE);
-    const ingest = await ingestIds.runIngestIds({
-      transport,
-      logger: logger.child({ app: ingestIds.STAGE }),
-      metrics: ingestMetrics,
-      config: ingestIds.cli.parse(["--file", eve], {}).values,
-    });
-    progress(`ingest-ids: ${ingestIds.describeSummary(ingest, relative(eve))}`);
+    for (const step of plan.reference) progress(`${step.app}: ${await runStep(step, transport, logger)}`);
+    await waitUntilConsumed(transport, engineInputs(DEMO_REFERENCE_TOPICS));
+    for (const step of plan.events) progress(`${step.app}: ${await runStep(step, transport, logger)}`);
+    await waitUntilConsumed(transport, engineInputs(DEMO_EVENT_TOPICS));
     await waitUntilConsumed(transport, [
-      { groupId: rulesEngine.DEFAULT_GROUP_ID, topic: topicName(topics.idsAlerts) },
       { groupId: sinkIncidents.DEFAULT_GROUP_ID, topic: topicName(topics.findings) },
     ]);
     await rules.stop();
     await sink.stop();
-    const findings = (await transport.readAll(topicName(topics.findings))).length;
+    const findingRecords = await transport.readAll(topicName(topics.findings));
+    const findingsByRule: Record<string, number> = {};
+    for (const record of findingRecords) {
+      const rule = (JSON.parse(String(record.value)) as { rule: { id: string } }).rule.id;
+      findingsByRule[rule] = (findingsByRule[rule] ?? 0) + 1;
+    }
     const deadLetters = (await transport.readAll(topicName(topics.dlq))).length;
     const incidents = latestIncidents(
       (await transport.readAll(topicName(topics.incidents))).map((record) =>
@@ -82,17 +238,36 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ),
     );
     progress(
-      `rules-engine: ${findings} findings; sink-incidents: ${incidents.length} incidents; ${deadLetters} dead letters`,
+      `rules-engine: ${findingRecords.length} findings from ${Object.keys(findingsByRule).length} rules; sink-incidents: ${incidents.length} incidents; ${deadLetters} dead letters (bad input lines, kept with their reason)`,
     );
     if (options.out) {
       await writeFile(options.out, incidents.map((incident) => `${JSON.stringify(incident)}\n`).join(""));
       progress(`wrote ${incidents.length} incidents as JSON lines to ${options.out}`);
     }
-    return { incidents, ingest, findings, deadLetters, elapsedMs: Date.now() - started };
+    return {
+      incidents,
+      findings: findingRecords.length,
+      findingsByRule,
+      deadLetters,
+      elapsedMs: Date.now() - started,
+    };
   } finally {
     await transport.close();
+    await rm(scratch, { recursive: true, force: true });
     logger.flush();
   }
+}
+
+/** The engine's inputs of each side of the demo. */
+export const DEMO_REFERENCE_TOPICS: TopicSpec[] = [
+  topics.inventoryHosts,
+  topics.inventoryAudits,
+  topics.advisories,
+];
+export const DEMO_EVENT_TOPICS: TopicSpec[] = [topics.updatesAgent, topics.firewallEvents, topics.idsAlerts];
+
+function engineInputs(specs: TopicSpec[]): Array<{ groupId: string; topic: string }> {
+  return specs.map((spec) => ({ groupId: rulesEngine.DEFAULT_GROUP_ID, topic: topicName(spec) }));
 }
 
 /** Resolves when every group has committed up to the end of its topic, twice in a row. */

@@ -4,6 +4,9 @@ import { ConfigError, defineCli } from "@vigil/config";
 import { z } from "zod";
 import { runDemo } from "./demo.ts";
 import { formatIncidents } from "./present.ts";
+import { referenceCommand } from "./reference-command.ts";
+import { rulesCommand } from "./rules-command.ts";
+import { sigmaMatchCommand } from "./sigma-command.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
 const VERSION = "0.1.0";
@@ -28,6 +31,12 @@ const demoCli = defineCli({
       description: "Also write the incidents as JSON lines (one incident per line) to this file",
       schema: z.string().min(1).optional(),
     },
+    limit: {
+      flag: "limit",
+      type: "string",
+      description: "How many incidents to list, most urgent first (0: all); --json and --out always have all",
+      schema: z.coerce.number().int().min(0, "0 or more").default(25),
+    },
     json: {
       flag: "json",
       type: "boolean",
@@ -45,7 +54,8 @@ const demoCli = defineCli({
       env: "LOG_LEVEL",
       type: "string",
       description: "Log level of the apps (JSON logs on stderr)",
-      schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn"),
+      // Dead letters of the sample's deliberately bad lines are warnings: the summary counts them.
+      schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("error"),
     },
   },
   epilog: "Then run the same apps against Kafka: see README.md, 'Running against Kafka'.",
@@ -56,7 +66,12 @@ const usage = `vigil ${VERSION}: security-operations pipeline tools
 Usage: vigil <command> [options]
 
 Commands:
-  demo     run the whole pipeline in one process over the sample data and print the incidents
+  demo               run the whole pipeline in one process over the sample data and print the incidents
+  rules test PATH    run a rule pack's test cases (its sample events against its expected findings)
+  rules lint PATH    compile a rule pack and report every problem, without running its tests
+  sigma match        match events against Sigma rules: one JSON line per match
+  reference publish  validate baselines, priority lists or exceptions and publish them to vigil.reference
+  reference withdraw remove a published reference document
 
 Run 'vigil <command> --help' for a command's options.
 `;
@@ -72,6 +87,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`vigil ${VERSION}\n`);
     return 0;
   }
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  if (command === "rules") return rulesCommand(rest, io);
+  if (command === "sigma") {
+    const [action, ...options] = rest;
+    if (action === "match") return sigmaMatchCommand(options, io);
+    process.stderr.write(`vigil sigma: unknown action '${action ?? ""}' (expected match)\n`);
+    return 2;
+  }
+  if (command === "reference") return referenceCommand(rest, io);
   if (command !== "demo") {
     process.stderr.write(`vigil: unknown command '${command}'\n\n${usage}`);
     return 2;
@@ -89,10 +113,23 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(
-    `\n${result.incidents.length} incidents raised from ${result.ingest.published} IDS records (alerts and context events; ${result.findings} findings, ${result.deadLetters} dead letters) in ${(result.elapsedMs / 1000).toFixed(1)} s\n\n`,
+    `\n${result.incidents.length} incidents raised from ${result.findings} findings of ${Object.keys(result.findingsByRule).length} rules (${result.deadLetters} dead letters) in ${(result.elapsedMs / 1000).toFixed(1)} s\n\n`,
   );
-  process.stdout.write(`${formatIncidents(result.incidents, { color })}\n`);
+  const shown = values.limit === 0 ? result.incidents : result.incidents.slice(0, values.limit);
+  process.stdout.write(`${formatIncidents(shown, { color })}\n`);
+  if (shown.length < result.incidents.length) {
+    process.stdout.write(
+      `\n... and ${result.incidents.length - shown.length} more (--limit 0 lists all, --json prints them as JSON lines)\n`,
+    );
+  }
+  process.stdout.write(`\nfindings by rule:\n${formatCounts(result.findingsByRule)}\n`);
   return 0;
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  const rows = Object.entries(counts).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, count]) => `  ${name.padEnd(width)}  ${String(count).padStart(4)}`).join("\n");
 }
 
 main(process.argv.slice(2)).then(

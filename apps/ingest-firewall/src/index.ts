@@ -101,6 +101,18 @@ export const cli = defineCli({
       description: `Input format: auto (detected per line), ${FIREWALL_FORMATS.join(", ")}`,
       schema: z.enum(["auto", ...FIREWALL_FORMATS]).default("auto"),
     },
+    yearOf: {
+      flag: "year-of",
+      env: "VIGIL_FW_YEAR_OF",
+      type: "string",
+      description:
+        "A date (RFC 3339) the log was written around: RFC 3164 timestamps have no year, so replaying an old file needs it (default: the receive time)",
+      schema: z.iso
+        .datetime({ offset: true, error: "an RFC 3339 date-time like 2024-03-12T00:00:00Z" })
+        .or(z.iso.date({ error: "a date like 2024-03-12" }))
+        .transform((text) => Date.parse(text))
+        .optional(),
+    },
     homeNets: {
       flag: "home-net",
       env: "VIGIL_HOME_NETS",
@@ -189,7 +201,9 @@ export type IngestFirewallConfig = Pick<
   | "queueCapacity"
   | "dryRun"
   | "topicPrefix"
->;
+> &
+  // Optional so that callers replaying current logs need not say it.
+  Partial<Pick<IngestFirewallCliValues, "yearOf">>;
 
 export interface IngestFirewallDeps {
   transport?: Transport | undefined;
@@ -312,6 +326,7 @@ export async function runIngestFirewall(deps: IngestFirewallDeps): Promise<Firew
           homeNets: home,
           format: config.format,
           maxBytes: config.maxLineBytes,
+          ...(config.yearOf !== undefined ? { yearReference: config.yearOf } : {}),
           ...(peer !== undefined ? { peer } : {}),
         });
         return result.status === "ignored" ? { status: "ignored", eventType: result.eventType } : result;

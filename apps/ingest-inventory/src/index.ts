@@ -460,6 +460,8 @@ export class InventoryIngest {
       inputs: [input.name],
       started,
       finished,
+      // A dated export describes the estate at that date, whenever it is read.
+      time: config.asOf,
       hostIds,
       recordsRead: parsed.records.length,
       recordsInvalid: invalidCount,

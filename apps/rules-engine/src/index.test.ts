@@ -1,11 +1,19 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "@vigil/config";
 import { silentLogger } from "@vigil/observability";
+import { defineRule, PackError } from "@vigil/rules";
 import { buildIdsAlert } from "@vigil/rules/testing";
-import { FindingV1, idsRecordKey, topicName, topics } from "@vigil/schema";
+import {
+  dlqHeader,
+  FindingV1,
+  type FirewallEventV1,
+  idsRecordKey,
+  type ReferenceDocumentV1,
+  referenceKey,
+  topicName,
+  topics,
+} from "@vigil/schema";
 import {
   createEmbeddedTransport,
   EmbeddedBroker,
@@ -14,102 +22,261 @@ import {
   type Transport,
 } from "@vigil/stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cli, startRulesEngine } from "./index.ts";
+import {
+  cli,
+  isConfigError,
+  type RulesEngineConfig,
+  type RunningRulesEngine,
+  startRulesEngine,
+} from "./index.ts";
 
-const priorityList = fileURLToPath(new URL("../../../examples/assets/priority-list.yaml", import.meta.url));
+const example = (path: string) => fileURLToPath(new URL(`../../../examples/${path}`, import.meta.url));
 const logger = silentLogger();
 let transport: Transport;
+let engine: RunningRulesEngine | undefined;
+
+const baseConfig: RulesEngineConfig = {
+  pack: ["@vigil/rules-core-pack"],
+  priorityList: [],
+  baselines: [],
+  exceptions: [],
+  lateness: 5 * 60_000,
+  groupId: "g",
+  topicPrefix: "",
+};
 
 beforeEach(async () => {
   transport = createEmbeddedTransport({ broker: new EmbeddedBroker() });
   await ensureRegistryTopics(transport);
 });
-afterEach(() => transport.close());
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+  await transport.close();
+});
 
-async function waitForFindings(count: number): Promise<FindingV1[]> {
+async function readFindings(count: number): Promise<FindingV1[]> {
   for (let i = 0; i < 500; i++) {
     const records = await transport.readAll(topicName(topics.findings));
-    if (records.length >= count) return records.map((r) => FindingV1.parse(JSON.parse(r.value!.toString())));
+    if (records.length >= count) return records.map((r) => FindingV1.parse(JSON.parse(String(r.value))));
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`expected ${count} findings`);
 }
 
+async function publishDocument(kind: ReferenceDocumentV1["kind"], name: string, content: string) {
+  const document: ReferenceDocumentV1 = {
+    schema: "vigil.reference/v1",
+    kind,
+    name,
+    time: "2024-03-12T06:00:00Z",
+    origin: `test:${name}`,
+    sha256: createHash("sha256").update(content).digest("hex"),
+    content,
+  };
+  await transport.send(topicName(topics.reference), [
+    encodeValue(topics.reference, document, { key: referenceKey(document), source: "test" }),
+  ]);
+}
+
+function deniedConnection(n: number, port: number): FirewallEventV1 {
+  const time = Date.parse("2024-03-12T09:12:00Z") + n * 1000;
+  return {
+    schema: "vigil.firewall.event/v1",
+    id: `fw-test-${n}`,
+    class_uid: 4001,
+    category_uid: 4,
+    activity_id: 5,
+    time,
+    observed_time: time,
+    format: "iptables",
+    metadata: { product: { name: "Netfilter", vendor_name: "Linux" } },
+    device: { hostname: "www01" },
+    src_endpoint: { ip: "198.51.100.23", port: 41000 + n },
+    dst_endpoint: { ip: "172.16.10.5", port },
+    connection_info: { protocol_name: "tcp" },
+    direction: "inbound",
+    asset_ip: "172.16.10.5",
+    action: "Denied",
+    severity_id: 1,
+    raw_data: `test line ${n}`,
+  };
+}
+
+const sendFirewall = (events: FirewallEventV1[]) =>
+  transport.send(
+    topicName(topics.firewallEvents),
+    events.map((event) =>
+      encodeValue(topics.firewallEvents, event, { key: event.asset_ip ?? "", source: "test" }),
+    ),
+  );
+
 describe("startRulesEngine", () => {
-  it("emits findings keyed by asset id, dropping alerts below --min-severity", async () => {
-    const engine = await startRulesEngine({
-      transport,
-      logger,
-      config: { priorityList, minSeverity: "medium", groupId: "g", topicPrefix: "" },
-    });
-    const alerts = [
-      buildIdsAlert(),
-      buildIdsAlert({ severity: "low", time: "2026-03-10T09:30:00.000Z" }),
-      buildIdsAlert({ asset_ip: "172.16.10.5", dst: { ip: "172.16.10.5", port: 80 }, severity: "medium" }),
-    ];
-    await transport.send(
-      topicName(topics.idsAlerts),
-      alerts.map((alert) =>
-        encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
-      ),
+  it("restores the reference documents from vigil.reference before judging an event", async () => {
+    // Only on the topic, not in a file: the engine must have read it before the alert is judged.
+    await publishDocument(
+      "priority-list",
+      "assets",
+      await readFile(example("assets/priority-list.yaml"), "utf8"),
     );
-    const findings = await waitForFindings(2);
-    await engine.stop();
-    expect(findings.map((f) => [f.asset.id, f.severity]).sort()).toEqual([
-      ["dc01", "critical"],
-      ["www01", "medium"],
+    const alert = buildIdsAlert({ severity: "high" });
+    await transport.send(topicName(topics.idsAlerts), [
+      encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
     ]);
-    const records = await transport.readAll(topicName(topics.findings));
-    expect(records.map((r) => r.key?.toString()).sort()).toEqual(["dc01", "www01"]);
-    expect(records[0]!.headers.ce_source).toBe("vigil/rules-engine");
-    expect(engine.assets.assetCount).toBe(5);
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    expect(engine.tables.documents().map((d) => `${d.kind}/${d.name}`)).toEqual(["priority-list/assets"]);
+    const [finding] = await readFindings(1);
+    expect(finding?.rule.id).toBe("core.ids.high-severity-priority-asset");
+    expect(finding?.asset).toMatchObject({ priority: "critical" });
+    // High on a critical-tier asset is raised one step, and the explanation says why.
+    expect(finding?.severity).toBe("critical");
+    expect(finding?.explanation.conditions.join("\n")).toMatch(/critical/);
   });
 
-  it("refuses to start on a bad priority list, before consuming anything", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "vigil-rules-"));
-    try {
-      const bad = join(dir, "list.yaml");
-      await writeFile(
-        bad,
-        "version: 1\ndefaultTier: medium\nassets:\n  - { id: x, ips: [10.0.0.1], tier: urgent }\n",
-      );
-      await expect(
-        startRulesEngine({
-          transport,
-          logger,
-          config: { priorityList: bad, minSeverity: "low", groupId: "g", topicPrefix: "" },
-        }),
-      ).rejects.toThrow(
-        `invalid priority list ${bad}:\n  assets[0].tier: expected one of critical|high|medium|low`,
-      );
-      expect(await transport.committedOffsets("g", topicName(topics.idsAlerts))).toEqual(
-        Array.from({ length: topics.idsAlerts.partitions }, (_, partition) => ({ partition, offset: "-1" })),
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+  it("follows reference documents live: a withdrawn priority list no longer raises the tier", async () => {
+    await publishDocument(
+      "priority-list",
+      "assets",
+      await readFile(example("assets/priority-list.yaml"), "utf8"),
+    );
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    await transport.send(topicName(topics.reference), [{ key: "priority-list/assets", value: null }]);
+    for (let i = 0; i < 200 && engine.tables.documents().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    expect(engine.tables.documents()).toEqual([]);
+    const alert = buildIdsAlert({ severity: "high" });
+    await transport.send(topicName(topics.idsAlerts), [
+      encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
+    ]);
+    // Without the list the address is an unknown medium-tier asset: no priority-asset finding.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const findings = (await transport.readAll(topicName(topics.findings))).map((r) =>
+      FindingV1.parse(JSON.parse(String(r.value))),
+    );
+    expect(findings.map((f) => f.rule.id)).not.toContain("core.ids.high-severity-priority-asset");
+  });
+
+  it("keeps correlation state across a restart through vigil.rules.state", async () => {
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    await sendFirewall([20, 21, 22, 23, 25, 53].map((port, n) => deniedConnection(n, port)));
+    for (let i = 0; i < 200; i++) {
+      if ((await transport.readAll(topicName(topics.rulesState))).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await engine.stop();
+    engine = undefined;
+    expect((await transport.readAll(topicName(topics.findings))).length).toBe(0);
+
+    // A new instance: six ports are remembered, four more within the minute make a scan.
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    await sendFirewall([80, 110, 143, 443].map((port, n) => deniedConnection(n + 6, port)));
+    const findings = await readFindings(1);
+    const scan = findings.find((f) => f.rule.id === "core.firewall.port-scan");
+    expect(scan?.title).toContain("198.51.100.23");
+    expect(scan?.events.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("dead-letters an event a rule fails on, with the rule named, and keeps the other rules' findings", async () => {
+    const failing = defineRule({
+      id: "test.failing",
+      name: "fails",
+      version: 1,
+      description: "throws on every alert",
+      on: ["ids.alert"],
+      evaluate: () => {
+        throw new Error("lookup table exploded");
+      },
+    });
+    const working = defineRule({
+      id: "test.working",
+      name: "works",
+      version: 1,
+      description: "one finding per alert",
+      on: ["ids.alert"],
+      evaluate: (event, { tables }) => {
+        const asset = tables.resolveAsset({ ip: event.value.asset_ip ?? "" });
+        return [
+          {
+            schema: "vigil.finding/v1",
+            id: `fnd-${event.id}`,
+            time: event.value.time_dt,
+            rule: { id: "test.working", name: "works", version: 1 },
+            severity: "low",
+            title: "t",
+            description: "d",
+            asset: asset.ref,
+            group_key: "g",
+            events: [{ topic: event.topic, id: event.id, time: event.value.time_dt, summary: "s" }],
+            explanation: { summary: "s", conditions: [] },
+            cves: [],
+            attack: [],
+            references: [],
+          },
+        ];
+      },
+    });
+    engine = await startRulesEngine({ transport, logger, config: baseConfig, rules: [failing, working] });
+    const alert = buildIdsAlert();
+    await transport.send(topicName(topics.idsAlerts), [
+      encodeValue(topics.idsAlerts, alert, { key: idsRecordKey(alert), source: "test" }),
+      { key: "x", value: "{not json" },
+    ]);
+    const findings = await readFindings(1);
+    expect(findings.map((f) => f.rule.id)).toEqual(["test.working"]);
+    let dead: Awaited<ReturnType<Transport["readAll"]>> = [];
+    for (let i = 0; i < 200 && dead.length < 2; i++) {
+      dead = await transport.readAll(topicName(topics.dlq));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const kinds = dead.map((r) => r.headers[dlqHeader.kind]).sort();
+    expect(kinds).toEqual(["json", "rule"]);
+    const ruleFailure = dead.find((r) => r.headers[dlqHeader.kind] === "rule");
+    expect(ruleFailure?.headers[dlqHeader.reason]).toContain("test.failing");
+    expect(ruleFailure?.headers[dlqHeader.reason]).toContain("lookup table exploded");
+    expect(JSON.parse(String(ruleFailure?.value)).id).toBe(alert.id);
+  });
+
+  it("refuses to start on a pack that does not exist or a broken reference file (configuration errors)", async () => {
+    const missingPack = startRulesEngine({
+      transport,
+      logger,
+      config: { ...baseConfig, pack: ["@vigil/no-such-pack"] },
+    });
+    await expect(missingPack).rejects.toBeInstanceOf(PackError);
+    await expect(missingPack.catch((error: unknown) => isConfigError(error))).resolves.toBe(true);
+
+    const brokenBaselines = startRulesEngine({
+      transport,
+      logger,
+      config: { ...baseConfig, baselines: [example("assets/priority-list.yaml")] },
+    });
+    await expect(brokenBaselines.catch((error: unknown) => isConfigError(error))).resolves.toBe(true);
   });
 });
 
 describe("cli", () => {
-  const exit = (code: number): never => {
-    throw new Error(`exit ${code}`);
-  };
-
-  it("requires the priority list and validates --min-severity", () => {
-    expect(() => cli.parse([], {}, { out: () => {}, exit })).toThrow(ConfigError);
-    expect(() =>
-      cli.parse(["--priority-list", "a.yaml", "--min-severity", "severe"], {}, { out: () => {}, exit }),
-    ).toThrow(/--min-severity \/ VIGIL_MIN_SEVERITY/);
+  it("collects repeated reference flags and defaults to the core pack", () => {
+    const { values } = cli.parse(
+      [
+        "--baselines",
+        "a.yaml",
+        "--baselines",
+        "b.yaml",
+        "--priority-list",
+        "p.yaml",
+        "--allowed-lateness",
+        "1h",
+      ],
+      {},
+    );
+    expect(values.baselines).toEqual(["a.yaml", "b.yaml"]);
+    expect(values.priorityList).toEqual(["p.yaml"]);
+    expect(values.pack).toEqual(["@vigil/rules-core-pack"]);
+    expect(values.lateness).toBe(3_600_000);
   });
 
-  it("takes the list from VIGIL_PRIORITY_LIST and has defaults", () => {
-    const { values } = cli.parse([], { VIGIL_PRIORITY_LIST: "list.yaml" }, { out: () => {}, exit });
-    expect(values).toMatchObject({
-      priorityList: "list.yaml",
-      minSeverity: "low",
-      groupId: "vigil-rules-engine",
-      topicPrefix: "",
-    });
+  it("names the flag and what it expects on a bad lateness", () => {
+    expect(() => cli.parse(["--allowed-lateness", "soon"], {})).toThrow(/--allowed-lateness.*duration/s);
   });
 });

@@ -1,33 +1,95 @@
-import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
+import { commonOptions, defineCli, durationSchema, type ParsedCli } from "@vigil/config";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
-import { type AssetTable, createIdsAlertRule, loadPriorityList, type Rule } from "@vigil/rules";
-import { type IdsAlertV1, Severity, topicName, topics } from "@vigil/schema";
-import { output, runProcessor, type Transport } from "@vigil/stream";
+import {
+  type CompiledRule,
+  createEvaluator,
+  type EventKind,
+  type EventValues,
+  loadPacks,
+  MemoryStateStore,
+  PackError,
+  ReferenceDocumentError,
+  ReferenceTableSet,
+  ruleEvent,
+} from "@vigil/rules";
+import {
+  AdvisoryV1,
+  advisoryKey,
+  type FindingV1,
+  HostV1,
+  ReferenceDocumentV1,
+  RuleStateV1,
+  type TopicSpec,
+  topicName,
+  topics,
+} from "@vigil/schema";
+import {
+  deadLetterMessage,
+  deadLetterTopic,
+  followGlobalTable,
+  type GlobalTable,
+  type Output,
+  output,
+  runProcessor,
+  type Transport,
+} from "@vigil/stream";
 import { z } from "zod";
 
 export const STAGE = "rules-engine";
 export const DEFAULT_GROUP_ID = "vigil-rules-engine";
+export const DEFAULT_PACK = "@vigil/rules-core-pack";
+
+const paths = (what: string) => z.array(z.string().min(1, `a path to ${what} is required`)).default([]);
 
 export const cli = defineCli({
   name: "vigil-rules-engine",
   version: "0.1.0",
-  summary: "enriches IDS alerts with the asset priority list, evaluates the rules and emits findings",
-  usage: "vigil-rules-engine --priority-list FILE [options]",
+  summary:
+    "holds the reference tables, evaluates rule packs over inventory, update, advisory, IDS and firewall events, emits findings",
+  usage: "vigil-rules-engine [--pack NAME|PATH]... [--baselines FILE]... [--priority-list FILE]... [options]",
   options: {
     ...commonOptions,
+    pack: {
+      flag: "pack",
+      env: "VIGIL_RULE_PACKS",
+      type: "string",
+      multiple: true,
+      description: `Rule pack to evaluate: an npm package name or a path (repeatable). Default ${DEFAULT_PACK}`,
+      schema: z.array(z.string().min(1, "a pack name or path is required")).default([DEFAULT_PACK]),
+    },
     priorityList: {
       flag: "priority-list",
       env: "VIGIL_PRIORITY_LIST",
       type: "string",
-      description: "Asset priority list (YAML), loaded before consuming",
-      schema: z.string({ error: () => "a path is required" }).min(1, "a path is required"),
+      multiple: true,
+      description:
+        "Asset priority list (YAML), loaded before consuming, besides those published on vigil.reference",
+      schema: paths("a priority list"),
     },
-    minSeverity: {
-      flag: "min-severity",
-      env: "VIGIL_MIN_SEVERITY",
+    baselines: {
+      flag: "baselines",
+      env: "VIGIL_BASELINES",
       type: "string",
-      description: `Lowest IDS alert severity that becomes a finding: ${Severity.options.join(", ")}`,
-      schema: Severity.default("low"),
+      multiple: true,
+      description: "Baselines file (YAML), repeatable, besides those published on vigil.reference",
+      schema: paths("a baselines file"),
+    },
+    exceptions: {
+      flag: "exceptions",
+      env: "VIGIL_EXCEPTIONS",
+      type: "string",
+      multiple: true,
+      description: "Exceptions file (YAML), repeatable, besides those published on vigil.reference",
+      schema: paths("an exceptions file"),
+    },
+    lateness: {
+      flag: "allowed-lateness",
+      env: "VIGIL_ALLOWED_LATENESS",
+      type: "string",
+      description:
+        "How far behind the newest event time an event may arrive and still count: the watermark that closes windows and reports absences trails the newest event time by this much",
+      // Up to a week: beyond that, late data is a replay, not lateness.
+      schema: durationSchema(0, 7 * 24 * 60 * 60 * 1000).prefault("5m"),
     },
     groupId: {
       flag: "group-id",
@@ -37,69 +99,231 @@ export const cli = defineCli({
       schema: z.string().min(1).default(DEFAULT_GROUP_ID),
     },
   },
-  epilog: `Reads vigil.ids.alerts, writes vigil.findings (keyed by asset id) and vigil.dlq.
-Example: vigil-rules-engine --brokers 127.0.0.1:9092 --priority-list examples/assets/priority-list.yaml
-Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid configuration or missing topics.`,
+  epilog: `Reads the tables vigil.reference, vigil.inventory.hosts and vigil.advisories whole (every instance), and the
+events of vigil.ids.alerts, vigil.firewall.events, vigil.inventory.hosts, vigil.inventory.audits, vigil.updates.agent
+and vigil.advisories (one consumer group); restores its correlation state from vigil.rules.state; writes
+vigil.findings (keyed by asset id), vigil.rules.state and vigil.dlq.
+Example: vigil-rules-engine --brokers 127.0.0.1:9092 --baselines examples/baselines/windows.yaml \\
+  --priority-list examples/assets/priority-list.yaml --exceptions examples/exceptions/exceptions.yaml
+Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid configuration, reference file or pack, or missing topics.`,
 });
 
 export type RulesEngineCliValues = ParsedCli<typeof cli.definition.options>;
 export type RulesEngineConfig = Pick<
   RulesEngineCliValues,
-  "priorityList" | "minSeverity" | "groupId" | "topicPrefix"
+  "pack" | "priorityList" | "baselines" | "exceptions" | "lateness" | "groupId" | "topicPrefix"
 >;
+
+/** What a bad pack or reference document throws at start: a configuration problem (exit 2). */
+export function isConfigError(error: unknown): boolean {
+  return error instanceof PackError || error instanceof ReferenceDocumentError;
+}
+
+/** The event streams, by the topic they arrive on. */
+const eventTopics: { [K in EventKind]: TopicSpec<z.ZodType<EventValues[K]>> } = {
+  "ids.alert": topics.idsAlerts,
+  "firewall.event": topics.firewallEvents,
+  "inventory.host": topics.inventoryHosts,
+  "inventory.audit": topics.inventoryAudits,
+  "updates.agent": topics.updatesAgent,
+  advisory: topics.advisories,
+};
+
+/** Every topic the engine reads or writes: what `prepareApp` checks exists. */
+export const engineTopics: TopicSpec[] = [
+  ...Object.values(eventTopics),
+  topics.reference,
+  topics.rulesState,
+  topics.findings,
+  topics.dlq,
+];
 
 export interface RulesEngineDeps {
   transport: Transport;
   logger: Logger;
   metrics?: PipelineMetrics;
   config: RulesEngineConfig;
+  /** Rules to evaluate instead of loading `config.pack` (tests, embedding). */
+  rules?: CompiledRule[];
 }
 
 export interface RunningRulesEngine {
-  assets: AssetTable;
+  tables: ReferenceTableSet;
+  rules: CompiledRule[];
+  /** The highest event time seen, epoch ms (the watermark trails it by the allowed lateness). */
+  eventTime(): number;
   stop(): Promise<void>;
 }
 
 /**
- * Loads the reference data, then consumes IDS alerts. The priority list is loaded before
- * subscribing: an alert judged against half-loaded reference data would be a wrong finding with
- * a deterministic id, i.e. a wrong finding forever. A bad list fails the start.
+ * Loads the packs and the local reference files, restores the tables (vigil.reference,
+ * inventory hosts, advisories) and the correlation state, and only then subscribes to the
+ * events: a finding judged against half-loaded tables would be a wrong finding with a
+ * deterministic id, i.e. wrong on every replay. A bad pack or reference file fails the start.
  */
 export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRulesEngine> {
   const { transport, logger, config } = deps;
   const metrics = deps.metrics ?? new PipelineMetrics(STAGE);
-  const assets = await loadPriorityList(config.priorityList);
+  const prefix = config.topicPrefix;
+  const name = (spec: Pick<TopicSpec, "name">) => topicName(spec, prefix);
+
+  const packs = deps.rules
+    ? { rules: deps.rules, references: [], packs: [] }
+    : // Package names resolve from here (the engine depends on the core pack), paths from the working directory.
+      await loadPacks(config.pack, { from: import.meta.url });
+  const rules = packs.rules;
+  const tables = new ReferenceTableSet();
+  // The packs' own documents first (baseline fragments): a deployment's files may build on them.
+  for (const document of packs.references) tables.setDocument(document);
+  await tables.loadFiles({
+    baselines: config.baselines,
+    priorityLists: config.priorityList,
+    exceptions: config.exceptions,
+  });
   logger.info(
     {
-      source: assets.source,
-      assets: assets.assetCount,
-      selectors: assets.selectorCount,
-      defaultTier: assets.defaultTier,
+      packs: packs.packs.map((pack) => `${pack.name}@${pack.version}`),
+      rules: rules.map((rule) => `${rule.id}@${rule.version}`),
     },
-    "priority list loaded",
+    "rule packs loaded",
   );
 
-  const rules: Rule<IdsAlertV1>[] = [createIdsAlertRule({ minSeverity: config.minSeverity })];
-  const inputTopic = topicName(topics.idsAlerts, config.topicPrefix);
+  const state = new MemoryStateStore();
+  const restored = await transport.readAll(name(topics.rulesState));
+  state.restore(
+    restored.flatMap((record) => {
+      if (record.key === null) return [];
+      if (record.value === null) return [{ key: String(record.key), value: undefined }];
+      const parsed = RuleStateV1.safeParse(JSON.parse(String(record.value)));
+      return parsed.success ? [{ key: parsed.data.key, value: parsed.data.value }] : [];
+    }),
+  );
+
+  // Hosts and advisories arrive twice: here as tables (every instance, every partition) and as
+  // events (one instance per partition). Whichever comes first applies; an older state never
+  // replaces a newer one.
+  const hostTimes = new Map<string, string>();
+  const applyHost = (host: HostV1) => {
+    const known = hostTimes.get(host.id);
+    if (known !== undefined && Date.parse(known) > Date.parse(host.time)) return;
+    hostTimes.set(host.id, host.time);
+    tables.applyHost(host);
+  };
+  const advisoryTimes = new Map<string, string>();
+  const applyAdvisory = (advisory: AdvisoryV1) => {
+    const key = advisoryKey(advisory);
+    const time = advisory.updated ?? advisory.published ?? "";
+    const known = advisoryTimes.get(key);
+    if (known !== undefined && known > time) return;
+    advisoryTimes.set(key, time);
+    tables.applyAdvisory(advisory);
+  };
+
+  const table: GlobalTable = await followGlobalTable({
+    transport,
+    topics: [name(topics.reference), name(topics.inventoryHosts), name(topics.advisories)],
+    groupPrefix: `${prefix}${config.groupId}.tables`,
+    logger,
+    apply: (message) => {
+      const key = message.key === null ? "" : String(message.key);
+      const value = message.value === null ? null : JSON.parse(String(message.value));
+      if (message.topic === name(topics.reference)) {
+        const [kind, ...rest] = key.split("/");
+        if (value === null) tables.removeDocument(kind as ReferenceDocumentV1["kind"], rest.join("/"));
+        else tables.setDocument(ReferenceDocumentV1.parse(value));
+      } else if (message.topic === name(topics.inventoryHosts)) {
+        if (value === null) tables.removeHost(key);
+        else applyHost(HostV1.parse(value));
+      } else if (value === null) tables.removeAdvisory(key);
+      else applyAdvisory(AdvisoryV1.parse(value));
+    },
+  });
+  await table.ready;
+  logger.info({ tables: tables.sizes(), stateEntries: restored.length }, "reference tables restored");
+
+  const evaluator = createEvaluator({ rules, tables, state });
+  const kindByTopic = new Map(
+    (Object.entries(eventTopics) as Array<[EventKind, TopicSpec]>).map(([kind, spec]) => [name(spec), kind]),
+  );
+  const findingOutput = (finding: FindingV1) =>
+    output(topics.findings, finding, { key: finding.asset.id, source: `vigil/${STAGE}`, prefix });
+  let newest = 0;
+
   const processor = await runProcessor({
     stage: STAGE,
     transport,
     // The topic prefix namespaces a deployment: its consumer groups too.
-    groupId: `${config.topicPrefix}${config.groupId}`,
-    input: { topic: inputTopic, schema: topics.idsAlerts.value },
-    topicPrefix: config.topicPrefix,
+    groupId: `${prefix}${config.groupId}`,
+    input: {
+      topics: [...kindByTopic].map(([topic, kind]) => ({
+        topic,
+        schema: eventTopics[kind].value as z.ZodType,
+      })),
+    },
+    topicPrefix: prefix,
     logger,
     metrics,
-    handle: (alert) =>
-      rules
-        .flatMap((rule) => rule.evaluate(alert, { assets, eventTopic: inputTopic }))
-        .map((finding) =>
-          output(topics.findings, finding, {
-            key: finding.asset.id,
-            source: `vigil/${STAGE}`,
-            prefix: config.topicPrefix,
+    handle: (value, message) => {
+      const kind = kindByTopic.get(message.topic) as EventKind;
+      if (kind === "inventory.host") applyHost(value as HostV1);
+      if (kind === "advisory") applyAdvisory(value as AdvisoryV1);
+      const key = message.key === null ? "" : String(message.key);
+      const event = ruleEvent(kind, value as EventValues[typeof kind], message.topic, key);
+      // Advisories are dated by publication, not by anything happening in the estate: replaying
+      // last year's logs next to this year's advisories must not close every window at once.
+      if (event.kind !== "advisory" && event.time > newest) newest = event.time;
+      const { findings, errors } = evaluator.evaluate(event);
+      const outputs: Output[] = findings.map(findingOutput);
+      if (errors.length > 0) {
+        // The other rules' findings stand; the record is parked with what failed, for a replay.
+        const reason = errors.map((error) => `rule ${error.rule}: ${error.message}`).join("; ");
+        logger.error({ event: event.id, topic: message.topic, reason }, "rule evaluation failed");
+        metrics.recordDeadLetter(message.topic, "rule");
+        outputs.push({
+          topic: deadLetterTopic(prefix),
+          message: deadLetterMessage({
+            reason: `rule evaluation failed in ${STAGE}: ${reason}`,
+            kind: "rule",
+            stage: STAGE,
+            value: message.value,
+            key: message.key,
+            source: message,
           }),
-        ),
+        });
+      }
+      return outputs;
+    },
+    afterBatch: () => {
+      const outputs: Output[] = [];
+      if (newest > 0) {
+        const { findings, errors } = evaluator.advance(newest - config.lateness);
+        outputs.push(...findings.map(findingOutput));
+        for (const error of errors) {
+          logger.error({ rule: error.rule, err: error.error }, "rule failed while the watermark advanced");
+        }
+      }
+      const time = new Date().toISOString();
+      for (const change of state.drainChanges()) {
+        outputs.push(
+          change.value === undefined
+            ? { topic: name(topics.rulesState), message: { key: change.key, value: null } }
+            : output(
+                topics.rulesState,
+                { schema: "vigil.rules.state/v1", key: change.key, time, value: change.value },
+                { key: change.key, source: `vigil/${STAGE}`, prefix },
+              ),
+        );
+      }
+      return outputs;
+    },
   });
-  return { assets, stop: () => processor.stop() };
+  return {
+    tables,
+    rules,
+    eventTime: () => newest,
+    stop: async () => {
+      await processor.stop();
+      await table.stop();
+    },
+  };
 }

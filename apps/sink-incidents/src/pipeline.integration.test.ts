@@ -2,15 +2,16 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { incidentIdFor } from "@vigil/incidents";
 import { silentLogger } from "@vigil/observability";
-import { createIdsAlertRule, loadPriorityList } from "@vigil/rules";
+import { createIdsAlertRule, MemoryStateStore, ReferenceTableSet, ruleEvent } from "@vigil/rules";
 import { buildIdsAlert, idsFindingInfo } from "@vigil/rules/testing";
-import { startRulesEngine } from "@vigil/rules-engine";
+import { cli as engineCli, startRulesEngine } from "@vigil/rules-engine";
 import { type IdsAlertV1, IncidentV1, idsRecordKey, topicName, topics } from "@vigil/schema";
 import { createKafkaTransport, encodeValue, ensureRegistryTopics, type Transport } from "@vigil/stream";
 import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSinkIncidents } from "./index.ts";
 
+const engineDefaults = engineCli.parse([], {}).values;
 const priorityList = fileURLToPath(new URL("../../../examples/assets/priority-list.yaml", import.meta.url));
 const DAY = 24 * 60 * 60 * 1000;
 const logger = silentLogger();
@@ -98,7 +99,9 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
     const engine = await startRulesEngine({
       transport: kafka("rules-engine"),
       logger,
-      config: { priorityList, minSeverity: "low", groupId: rulesGroup, topicPrefix: prefix },
+      // The catch-all rule: every alert a finding, so the sink sees what the tests send.
+      rules: [createIdsAlertRule()],
+      config: { ...engineDefaults, priorityList: [priorityList], groupId: rulesGroup, topicPrefix: prefix },
     });
     stops.push(engine.stop);
   });
@@ -114,11 +117,15 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
     await publish([log4j, log4j, log4jAgain, payrollScan]);
 
     // The ids are a function of rule, asset, signature and window: computable without the pipeline.
-    const assets = await loadPriorityList(priorityList);
+    const tables = new ReferenceTableSet();
+    await tables.loadFiles({ priorityLists: [priorityList] });
     const rule = createIdsAlertRule();
     const expectedId = (alert: IdsAlertV1) =>
       incidentIdFor(
-        rule.evaluate(alert, { assets, eventTopic: topicName(topics.idsAlerts, prefix) })[0]!,
+        rule.evaluate(
+          ruleEvent("ids.alert", alert, topicName(topics.idsAlerts, prefix), idsRecordKey(alert)),
+          { tables, state: new MemoryStateStore() },
+        )[0]!,
         DAY,
       );
     const dcIncidentId = expectedId(log4j);

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { incidentIdFor } from "@vigil/incidents";
 import { silentLogger } from "@vigil/observability";
+import { createIdsAlertRule } from "@vigil/rules";
 import { buildIdsAlert, idsFindingInfo } from "@vigil/rules/testing";
-import { startRulesEngine } from "@vigil/rules-engine";
+import { cli as engineCli, startRulesEngine } from "@vigil/rules-engine";
 import {
   dlqHeader,
   FindingV1,
@@ -27,6 +28,7 @@ import { waitFor } from "@vigil/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSinkIncidents } from "./index.ts";
 
+const engineDefaults = engineCli.parse([], {}).values;
 const priorityList = fileURLToPath(new URL("../../../examples/assets/priority-list.yaml", import.meta.url));
 const DAY = 24 * 60 * 60 * 1000;
 const prefix = "p.";
@@ -57,7 +59,9 @@ async function startEngine(): Promise<void> {
   const engine = await startRulesEngine({
     transport,
     logger,
-    config: { priorityList, minSeverity: "low", groupId: "rules", topicPrefix: prefix },
+    // The catch-all rule: every alert a finding, so the sink sees what the tests send.
+    rules: [createIdsAlertRule()],
+    config: { ...engineDefaults, priorityList: [priorityList], groupId: "rules", topicPrefix: prefix },
   });
   stops.push(engine.stop);
 }

@@ -13,6 +13,8 @@ export interface AuditInput {
   inputs: string[];
   started: string;
   finished: string;
+  /** What the audit describes, when that is not the run's end (a replayed export dated by `--as-of`). */
+  time?: string | undefined;
   hostIds: Iterable<string>;
   recordsRead: number;
   recordsInvalid: number;
@@ -27,7 +29,7 @@ export function auditRecord(input: AuditInput): AuditV1 {
   return {
     schema: "vigil.inventory.audit/v1",
     id,
-    time: input.finished,
+    time: input.time ?? input.finished,
     source: input.source,
     format: input.format,
     inputs: input.inputs,

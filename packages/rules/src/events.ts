@@ -14,7 +14,7 @@ const describe: { [K in EventKind]: (value: EventValues[K]) => { id: string; tim
   "firewall.event": (value) => ({ id: value.id, time: value.time }),
   // One asset has many states over time: the state's id is the asset and the observation time.
   "inventory.host": (value) => ({ id: `${value.id}@${value.time}`, time: epoch(value.time, 0) }),
-  "inventory.audit": (value) => ({ id: value.id, time: epoch(value.finished, epoch(value.time, 0)) }),
+  "inventory.audit": (value) => ({ id: value.id, time: epoch(value.time, 0) }),
   "updates.agent": (value) => ({ id: value.id, time: epoch(value.time, epoch(value.observed_time, 0)) }),
   advisory: (value) => {
     const time = epoch(value.updated, epoch(value.published, 0));

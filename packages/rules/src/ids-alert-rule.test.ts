@@ -1,12 +1,19 @@
-import { FindingV1, topics } from "@vigil/schema";
+import { FindingV1, type IdsAlertV1, idsRecordKey, topics } from "@vigil/schema";
 import { describe, expect, it } from "vitest";
+import { ruleEvent } from "./events.ts";
 import { createIdsAlertRule } from "./ids-alert-rule.ts";
-import { parsePriorityList } from "./priority-list.ts";
+import { MemoryStateStore } from "./language/state.ts";
+import type { CompiledRule } from "./model.ts";
 import { findingId, raiseSeverity } from "./rules.ts";
+import { ReferenceTableSet } from "./tables/reference-tables.ts";
 import { buildIdsAlert } from "./testing.ts";
 
-const assets = parsePriorityList(
-  `
+const tables = new ReferenceTableSet();
+tables.setDocument({
+  kind: "priority-list",
+  name: "rules-test",
+  origin: "rules-test.yaml",
+  content: `
 version: 1
 defaultTier: medium
 assets:
@@ -29,16 +36,20 @@ selectors:
     tier: low
     reason: workstation range
 `,
-  "rules-test.yaml",
-);
-const context = { assets, eventTopic: topics.idsAlerts.name };
+});
+
+/** What the engine does for each alert: wrap it as an event, evaluate with the tables. */
+function judge(rule: CompiledRule, alert: IdsAlertV1): FindingV1[] {
+  const event = ruleEvent("ids.alert", alert, topics.idsAlerts.name, idsRecordKey(alert));
+  return rule.evaluate(event, { tables, state: new MemoryStateStore() });
+}
 
 describe("ids.alert rule", () => {
   const rule = createIdsAlertRule();
 
   it("turns an alert on a critical asset into an explained, raised finding", () => {
     const alert = buildIdsAlert();
-    const [finding, ...rest] = rule.evaluate(alert, context);
+    const [finding, ...rest] = judge(rule, alert);
     expect(rest).toEqual([]);
     expect(FindingV1.parse(finding)).toEqual(finding);
     expect(finding).toMatchObject({
@@ -77,27 +88,27 @@ describe("ids.alert rule", () => {
 
   it("is deterministic: the same alert gives the same finding, another alert another id", () => {
     const alert = buildIdsAlert();
-    expect(rule.evaluate(alert, context)).toEqual(rule.evaluate(structuredClone(alert), context));
+    expect(judge(rule, alert)).toEqual(judge(rule, structuredClone(alert)));
     const later = buildIdsAlert({ time: "2026-03-10T09:20:00.000Z" });
-    expect(rule.evaluate(later, context)[0]!.id).not.toBe(rule.evaluate(alert, context)[0]!.id);
+    expect(judge(rule, later)[0]!.id).not.toBe(judge(rule, alert)[0]!.id);
   });
 
   it("keeps the alert's severity on non-critical assets and caps at critical", () => {
     const onFileServer = buildIdsAlert({ asset_ip: "10.20.2.15", dst: { ip: "10.20.2.15", port: 445 } });
-    expect(rule.evaluate(onFileServer, context)[0]).toMatchObject({
+    expect(judge(rule, onFileServer)[0]).toMatchObject({
       severity: "high",
       asset: { id: "fs01" },
     });
-    expect(rule.evaluate(buildIdsAlert({ severity: "critical" }), context)[0]!.severity).toBe("critical");
+    expect(judge(rule, buildIdsAlert({ severity: "critical" }))[0]!.severity).toBe("critical");
     expect(raiseSeverity("informational")).toBe("low");
     expect(raiseSeverity("critical")).toBe("critical");
   });
 
   it("drops alerts below the minimum severity", () => {
-    expect(rule.evaluate(buildIdsAlert({ severity: "informational" }), context)).toEqual([]);
+    expect(judge(rule, buildIdsAlert({ severity: "informational" }))).toEqual([]);
     const strict = createIdsAlertRule({ minSeverity: "high" });
-    expect(strict.evaluate(buildIdsAlert({ severity: "medium" }), context)).toEqual([]);
-    expect(strict.evaluate(buildIdsAlert({ severity: "high" }), context)).toHaveLength(1);
+    expect(judge(strict, buildIdsAlert({ severity: "medium" }))).toEqual([]);
+    expect(judge(strict, buildIdsAlert({ severity: "high" }))).toHaveLength(1);
   });
 
   it("names an unknown asset by its address and says why it got its tier", () => {
@@ -106,7 +117,7 @@ describe("ids.alert rule", () => {
       dst: { ip: "10.20.41.23" },
       src: { ip: "10.20.41.23" },
     });
-    const [finding] = rule.evaluate(alert, context);
+    const [finding] = judge(rule, alert);
     expect(finding).toMatchObject({
       title: expect.stringMatching(/^IDS alert on 10\.20\.41\.23: /),
       severity: "high",
@@ -115,13 +126,13 @@ describe("ids.alert rule", () => {
     expect(finding!.explanation.conditions[1]).toBe(
       'asset 10.20.41.23 (10.20.41.23) tier low from priority list selector "workstations" (10.20.40.0/22): workstation range',
     );
-    const [outside] = rule.evaluate(buildIdsAlert({ asset_ip: "192.0.2.99" }), context);
+    const [outside] = judge(rule, buildIdsAlert({ asset_ip: "192.0.2.99" }));
     expect(outside!.asset).toMatchObject({ id: "192.0.2.99", priority: "medium", known: false });
   });
 
   it("raises nothing for an alert without an asset address (a decoder anomaly)", () => {
     const anomaly = buildIdsAlert({ asset_ip: undefined, severity: "critical" });
-    expect(rule.evaluate(anomaly, context)).toEqual([]);
+    expect(judge(rule, anomaly)).toEqual([]);
   });
 
   it("handles an IPv6 asset and endpoints", () => {
@@ -130,7 +141,7 @@ describe("ids.alert rule", () => {
       src: { ip: "2001:db8:ffff::1", port: 40000 },
       dst: { ip: "2001:db8::80", port: 80 },
     });
-    const [finding] = rule.evaluate(alert, context);
+    const [finding] = judge(rule, alert);
     expect(finding).toMatchObject({
       asset: { id: "v6web", ip: "2001:db8::80", priority: "high" },
       severity: "high",
@@ -150,7 +161,7 @@ describe("ids.alert rule", () => {
       action: undefined,
       unmapped: undefined,
     });
-    const [finding] = rule.evaluate(bare, context);
+    const [finding] = judge(rule, bare);
     expect(finding).toMatchObject({ attack: [], cves: [], references: [], group_key: "sig:0" });
     expect(FindingV1.safeParse(finding).success).toBe(true);
     expect(finding!.description).toContain('suricata signature 0 ""');
@@ -163,7 +174,7 @@ describe("ids.alert rule", () => {
       cves: ["CVE-2021-44228", "CVE-2021-44228"],
       references: ["a", "a"],
     });
-    expect(rule.evaluate(odd, context)[0]).toMatchObject({
+    expect(judge(rule, odd)[0]).toMatchObject({
       attack: ["T1059.001", "TA0002"],
       cves: ["CVE-2021-44228"],
       references: ["a"],

@@ -1,5 +1,7 @@
-import type { AssetRef, FindingV1, IdsAlertV1, NetworkEndpoint, Severity } from "@vigil/schema";
-import { atLeast, findingId, type Rule, type RuleContext, raiseSeverity } from "./rules.ts";
+import type { AssetRef, FindingV1, NetworkEndpoint, Severity } from "@vigil/schema";
+import { defineRule } from "./language/define.ts";
+import type { CompiledRule } from "./model.ts";
+import { atLeast, findingId, raiseSeverity } from "./rules.ts";
 
 export interface IdsAlertRuleOptions {
   /** Alerts below this severity produce no finding (default `low`: only `informational` is dropped). */
@@ -38,25 +40,27 @@ function assetLabel(asset: AssetRef): string {
 }
 
 /**
- * `ids.alert`: every IDS alert at or above the minimum severity is a finding about the internal
+ * `ids.alert`: a catch-all, every IDS alert at or above the minimum severity is a finding about the internal
  * asset of the flow. The signature judges the attack, not the target, so on a critical-tier asset
  * (a domain controller, the payroll server) the severity is raised one step: the same exploit
  * attempt has a larger blast radius there, and the priority list exists so that those are
  * handled first. Lower tiers never lower a severity: an attack is not less real on a workstation.
  */
-export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsAlertV1> {
+export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): CompiledRule {
   const minSeverity = options.minSeverity ?? "low";
-  return {
+  return defineRule({
     id: IDS_ALERT_RULE_ID,
     name: "IDS alert",
     version: IDS_ALERT_RULE_VERSION,
     description: `Raises a finding for each IDS alert of severity ${minSeverity} or above; severity raised one step on critical-tier assets.`,
-    evaluate(alert: IdsAlertV1, context: RuleContext): FindingV1[] {
+    on: ["ids.alert"],
+    evaluate(event, context): FindingV1[] {
+      const alert = event.value;
       if (!atLeast(alert.severity, minSeverity)) return [];
       // An alert without an address (a decoder anomaly) concerns the sensor, not an asset.
       if (alert.asset_ip === undefined) return [];
       const assetIp = alert.asset_ip;
-      const asset = context.assets.resolve(assetIp);
+      const asset = context.asset(event, { ip: assetIp }).ref;
       const raised = asset.priority === "critical" && alert.severity !== "critical";
       const severity = raised ? raiseSeverity(alert.severity) : alert.severity;
       const analytic = alert.finding_info.analytic;
@@ -103,7 +107,7 @@ export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsA
           group_key: `sig:${analytic.uid}`,
           events: [
             {
-              topic: context.eventTopic,
+              topic: event.topic,
               id: alert.id,
               time: alert.time_dt,
               summary: `${flow} ${title}`,
@@ -119,5 +123,5 @@ export function createIdsAlertRule(options: IdsAlertRuleOptions = {}): Rule<IdsA
         },
       ];
     },
-  };
+  });
 }

@@ -17,5 +17,5 @@ export {
   parsePriorityList,
   type ResolveOptions,
 } from "./priority-list.ts";
-export { atLeast, findingId, type Rule, type RuleContext, raiseSeverity } from "./rules.ts";
+export { atLeast, findingId, raiseSeverity } from "./rules.ts";
 export * from "./tables/index.ts";

@@ -19,6 +19,11 @@ export interface FirewallParseOptions {
   peer?: string;
   /** Receive time, epoch ms (default now): fills `observed_time`, and `time` when the line has none. */
   now?: number;
+  /**
+   * The instant RFC 3164 timestamps (which have no year) are placed against, epoch ms (default
+   * `now`): set it when replaying an old file, or every line lands in the current year.
+   */
+  yearReference?: number;
   /** Longest line handled, bytes (default 64 KiB): syslog messages are a few KiB at most. */
   maxBytes?: number;
 }

@@ -93,7 +93,7 @@ function parseUnsafe(input: Uint8Array | string, options: FirewallParseOptions):
   raw = raw.replace(/[\r\n]+$/, "");
   if (raw.includes("\0")) return invalid("encoding", "line contains NUL bytes (binary data, not a log line)");
   const now = options.now ?? Date.now();
-  const header = parseSyslogHeader(raw, now);
+  const header = parseSyslogHeader(raw, options.yearReference ?? now);
   const body = header.body.trim();
   if (body === "") return invalid("malformed", "syslog message has a header but no body");
   const requested = options.format ?? "auto";
