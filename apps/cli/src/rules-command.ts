@@ -134,6 +134,7 @@ function formatReport(report: PackTestReport): string {
         `        extra:   ${extra.rule}, ${extra.severity}, on ${extra.asset}: ${JSON.stringify(extra.title)} (${extra.id})`,
       );
     for (const error of testCase.errors) lines.push(`        error:   ${error}`);
+    for (const note of testCase.notes) lines.push(`        note:    ${note}`);
   }
   const total = report.cases.length;
   lines.push(
