@@ -115,6 +115,59 @@ describe("compilation", () => {
     expect(Object.isFrozen(rule)).toBe(true);
   });
 
+  it("compiles correlation and for_each once too", () => {
+    const sequence = tripwire({
+      id: "test.sequence",
+      name: "Sequence",
+      version: 1,
+      description: "d",
+      on: ["firewall.event"],
+      where: { "connection_info.protocol_name": "tcp" },
+      correlate: {
+        by: ["asset_ip"],
+        window: "10m",
+        sequence: [
+          { name: "denied", where: { action: "Denied" } },
+          { name: "allowed", where: { action: { in: ["Allowed"] } } },
+        ],
+      },
+      severity: "low",
+      title: "{{ correlation.steps }}",
+    });
+    const perDelta = tripwire({
+      id: "test.each",
+      name: "Each",
+      version: 1,
+      description: "d",
+      on: ["inventory.host"],
+      for_each: { in: "listening_ports", where: { port: { lt: 1024 } } },
+      severity: "low",
+      title: "{{ each.port }}",
+    });
+    const rules = [compileRuleSpec(sequence.value), compileRuleSpec(perDelta.value)];
+    sequence.lock();
+    perDelta.lock();
+    const evaluator = createEvaluator({ rules, tables: new FakeTables() });
+    const steps = [
+      firewallEvent({ time: 1000, action: "Denied" }),
+      firewallEvent({ time: 2000, action: "Allowed" }),
+      hostEvent(
+        host({
+          id: "h1",
+          listening_ports: [
+            { port: 22, protocol: "tcp", origin: "osquery" },
+            { port: 8080, protocol: "tcp", origin: "osquery" },
+          ],
+        }),
+      ),
+    ];
+    const titles = steps.flatMap((event) =>
+      evaluator.evaluate(event).findings.map((finding) => finding.title),
+    );
+    expect(titles).toEqual(["denied, allowed", "22"]);
+    expect(evaluator.advance(10_000_000).errors).toEqual([]);
+  });
+
   it("resolves lookups lazily, once per event, whatever the number of rules asking", () => {
     const rules = compileRules(
       Array.from(

@@ -243,7 +243,7 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
         const view = views(runContext.state);
         const open = view.get(key);
         if (open && Math.abs(time - open.start) < window) {
-          runContext.count?.(spec.id, "suppressed");
+          runContext.count?.(meta.id, "suppressed");
           return true;
         }
         view.put(key, { start: time, due: time + window });
@@ -277,7 +277,7 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
       events: request.evidence,
       asset,
       severity,
-      title: title?.render(frame) ?? spec.name,
+      title: title?.render(frame) ?? meta.name,
       ...(details ? { description: details.render(frame) } : {}),
       group_key: groupKey ? groupKey.render(frame) || meta.id : meta.id,
       conditions,
