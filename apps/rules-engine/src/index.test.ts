@@ -40,7 +40,6 @@ const baseConfig: RulesEngineConfig = {
   priorityList: [],
   baselines: [],
   exceptions: [],
-  lateness: 5 * 60_000,
   groupId: "g",
   topicPrefix: "",
 };
@@ -258,25 +257,15 @@ describe("startRulesEngine", () => {
 describe("cli", () => {
   it("collects repeated reference flags and defaults to the core pack", () => {
     const { values } = cli.parse(
-      [
-        "--baselines",
-        "a.yaml",
-        "--baselines",
-        "b.yaml",
-        "--priority-list",
-        "p.yaml",
-        "--allowed-lateness",
-        "1h",
-      ],
+      ["--baselines", "a.yaml", "--baselines", "b.yaml", "--priority-list", "p.yaml"],
       {},
     );
     expect(values.baselines).toEqual(["a.yaml", "b.yaml"]);
     expect(values.priorityList).toEqual(["p.yaml"]);
     expect(values.pack).toEqual(["@vigil/rules-core-pack"]);
-    expect(values.lateness).toBe(3_600_000);
   });
 
-  it("names the flag and what it expects on a bad lateness", () => {
-    expect(() => cli.parse(["--allowed-lateness", "soon"], {})).toThrow(/--allowed-lateness.*duration/s);
+  it("names the flag and what it expects on an empty pack", () => {
+    expect(() => cli.parse(["--pack", ""], {})).toThrow(/--pack.*a pack name or path is required/s);
   });
 });

@@ -1,4 +1,4 @@
-import { commonOptions, defineCli, durationSchema, type ParsedCli } from "@vigil/config";
+import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import { type Logger, PipelineMetrics } from "@vigil/observability";
 import {
   type CompiledRule,
@@ -82,15 +82,6 @@ export const cli = defineCli({
       description: "Exceptions file (YAML), repeatable, besides those published on vigil.reference",
       schema: paths("an exceptions file"),
     },
-    lateness: {
-      flag: "allowed-lateness",
-      env: "VIGIL_ALLOWED_LATENESS",
-      type: "string",
-      description:
-        "How far behind the newest event time an event may arrive and still count: the watermark that closes windows and reports absences trails the newest event time by this much",
-      // Up to a week: beyond that, late data is a replay, not lateness.
-      schema: durationSchema(0, 7 * 24 * 60 * 60 * 1000).prefault("5m"),
-    },
     groupId: {
       flag: "group-id",
       env: "VIGIL_RULES_ENGINE_GROUP_ID",
@@ -111,7 +102,7 @@ Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid configuration, refer
 export type RulesEngineCliValues = ParsedCli<typeof cli.definition.options>;
 export type RulesEngineConfig = Pick<
   RulesEngineCliValues,
-  "pack" | "priorityList" | "baselines" | "exceptions" | "lateness" | "groupId" | "topicPrefix"
+  "pack" | "priorityList" | "baselines" | "exceptions" | "groupId" | "topicPrefix"
 >;
 
 /** What a bad pack or reference document throws at start: a configuration problem (exit 2). */
@@ -150,7 +141,7 @@ export interface RulesEngineDeps {
 export interface RunningRulesEngine {
   tables: ReferenceTableSet;
   rules: CompiledRule[];
-  /** The highest event time seen, epoch ms (the watermark trails it by the allowed lateness). */
+  /** The highest event time seen, epoch ms: the watermark (each rule trails it by its own allowed lateness). */
   eventTime(): number;
   stop(): Promise<void>;
 }
@@ -296,7 +287,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
     afterBatch: () => {
       const outputs: Output[] = [];
       if (newest > 0) {
-        const { findings, errors } = evaluator.advance(newest - config.lateness);
+        const { findings, errors } = evaluator.advance(newest);
         outputs.push(...findings.map(findingOutput));
         for (const error of errors) {
           logger.error({ rule: error.rule, err: error.error }, "rule failed while the watermark advanced");
