@@ -37,6 +37,8 @@ interface Io {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   now?: () => Date;
+  /** Where KAFKA_BROKERS and the other variables come from (default: the process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `vigil reference publish|withdraw`: the way reference data reaches every rules engine. */
@@ -52,7 +54,7 @@ export async function referenceCommand(argv: string[], io: Io): Promise<number> 
   }
   let parsed: ReturnType<typeof referenceCli.parse>;
   try {
-    parsed = referenceCli.parse(rest);
+    parsed = referenceCli.parse(rest, io.env ?? process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr.write(`${error.message}\n`);
@@ -61,10 +63,6 @@ export async function referenceCommand(argv: string[], io: Io): Promise<number> 
     throw error;
   }
   const { values, positionals } = parsed;
-  if (values.kind === undefined) {
-    io.stderr.write(`vigil reference: --kind is required: ${ReferenceKind.options.join(", ")}\n`);
-    return 2;
-  }
   if (positionals.length === 0) {
     io.stderr.write(
       `vigil reference ${action}: name at least one ${action === "publish" ? "file" : "document"}\n`,
