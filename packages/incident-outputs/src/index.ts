@@ -1,0 +1,7 @@
+export {
+  type Delivery,
+  DeliveryError,
+  type IncidentEventRef,
+  type IncidentOutput,
+  isRetryable,
+} from "./delivery.ts";
