@@ -18,4 +18,5 @@ export {
   type ResolveOptions,
 } from "./priority-list.ts";
 export { atLeast, findingId, raiseSeverity } from "./rules.ts";
+export * from "./sigma-rules.ts";
 export * from "./tables/index.ts";

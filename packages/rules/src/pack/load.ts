@@ -13,6 +13,7 @@ import type { z } from "zod";
 import { formatPath, formatProblem, type Locate, RuleCompileError } from "../language/errors.ts";
 import { compileRules, yamlLocator } from "../language/parse.ts";
 import type { CompiledRule } from "../model.ts";
+import { loadSigmaPackRules, SigmaRulesError } from "../sigma-rules.ts";
 import { PackManifest } from "./manifest.ts";
 
 /** A pack that cannot be loaded or compiled; `problems` are one line each, naming file, rule and key. */
@@ -285,6 +286,37 @@ export async function compilePack(manifest: PackManifest, root: string): Promise
     if (directory && files.length === 0)
       problems.push(`rules[${index}]: ${full}: no .yaml files in the folder`);
     for (const file of files) compileText(await readFile(file, "utf8"), file);
+  }
+  for (const [index, entry] of manifest.sigma.entries()) {
+    const full = inside(root, entry.path);
+    if (!full) {
+      problems.push(`sigma[${index}].path: ${entry.path} is outside the pack`);
+      continue;
+    }
+    if ((await isDirectory(full)) === undefined) {
+      problems.push(`sigma[${index}].path: ${full}: no such file or folder`);
+      continue;
+    }
+    let pipeline: string | undefined;
+    if (entry.pipeline !== undefined) {
+      pipeline = entry.pipeline === "windows" ? entry.pipeline : inside(root, entry.pipeline);
+      if (pipeline === undefined) {
+        problems.push(`sigma[${index}].pipeline: ${entry.pipeline} is outside the pack`);
+        continue;
+      }
+    }
+    try {
+      const sigma = await loadSigmaPackRules({
+        rules: full,
+        ...(pipeline !== undefined ? { pipeline } : {}),
+        ...(entry.on !== undefined ? { on: entry.on } : {}),
+      });
+      for (const rule of sigma) add(rule, full);
+    } catch (error) {
+      if (error instanceof SigmaRulesError)
+        problems.push(...error.problems.map((p) => `sigma[${index}]: ${p}`));
+      else throw error;
+    }
   }
   const references = await readReferences(manifest.references, root, problems, "references");
   if (problems.length > 0) throw new PackError(root, problems);

@@ -56,12 +56,25 @@ const CompiledRuleValue = z.custom<CompiledRule>(
   { message: "expected YAML rule text, a path to a YAML file or folder, or a compiled rule (defineRule)" },
 );
 
+/** Sigma rules the pack ships, evaluated over Vigil's events (see sigma-rules.ts). */
+export const PackSigmaEntry = z.strictObject({
+  /** A Sigma rule file or a folder of them, relative to the pack root. */
+  path: z.string().min(1),
+  /** A processing pipeline (YAML, relative to the pack root; or `windows`), applied before Vigil's own. */
+  pipeline: z.string().min(1).optional(),
+  /** The event kinds these rules apply to, instead of the mapping from their log source. */
+  on: z.array(EventKindName).min(1).optional(),
+});
+export type PackSigmaEntry = z.output<typeof PackSigmaEntry>;
+
 export const PackManifest = z.strictObject({
   name: z.string().min(1),
   version: z.string().min(1),
   description: z.string(),
   /** YAML rule text, a path (relative to the pack root) to a YAML file or a folder of them, or a CompiledRule. */
   rules: z.array(z.union([z.string().min(1), CompiledRuleValue])),
+  /** Sigma rules (files or folders) with their pipeline and event kinds. */
+  sigma: z.array(PackSigmaEntry).default([]),
   references: z.array(PackReference).default([]),
   tests: z.array(PackTest).default([]),
 });
