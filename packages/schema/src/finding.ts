@@ -46,5 +46,11 @@ export const FindingV1 = z.object({
   cves: z.array(CveId),
   attack: z.array(z.string()),
   references: z.array(z.string()),
+  /**
+   * True on a finding saying the problem its rule reported for this asset and group key is gone
+   * (the host was patched, the update server fixed): the incident layer resolves the open incident
+   * it clears instead of raising one. Absent means false.
+   */
+  clears: z.boolean().optional(),
 });
 export type FindingV1 = z.infer<typeof FindingV1>;

@@ -5,9 +5,12 @@ import { firewallTopics } from "./firewall.ts";
 import { IdsAlertV1 } from "./ids-alert.ts";
 import { IdsContextV1 } from "./ids-context.ts";
 import { IncidentV1 } from "./incident.ts";
+import { IncidentCommandV1 } from "./incident-command.ts";
+import { IncidentEventV1 } from "./incident-events.ts";
 import { IngestCheckpointV1 } from "./ingest-checkpoint.ts";
 import { inventoryTopics } from "./inventory.ts";
 import { referenceTopics } from "./reference.ts";
+import { ResponseActionV1 } from "./response-action.ts";
 import { DAY_MS, type TopicSpec, topic } from "./topic-spec.ts";
 import { updatesTopics } from "./updates.ts";
 
@@ -60,6 +63,39 @@ export const topics = {
     retentionMs: -1,
     ceType: "dev.vigil.incident.v1",
     value: IncidentV1,
+  }),
+  incidentEvents: topic({
+    name: "vigil.incident-events",
+    description:
+      "Incident changelog: one record per change (created, merged, escalated, acknowledged, resolved, ...).",
+    key: "incident id",
+    partitions: 3,
+    cleanupPolicy: "delete",
+    retentionMs: 90 * DAY_MS,
+    ceType: "dev.vigil.incident-event.v1",
+    value: IncidentEventV1,
+  }),
+  responseActions: topic({
+    name: "vigil.response.actions",
+    description:
+      "Escalation commands for SOAR / network access control (disable default accounts, remove from the network); dry-run by default.",
+    key: "action id: the idempotency key (incident id + level + action)",
+    partitions: 3,
+    cleanupPolicy: "delete",
+    retentionMs: 90 * DAY_MS,
+    ceType: "dev.vigil.response-action.v1",
+    value: ResponseActionV1,
+  }),
+  incidentCommands: topic({
+    name: "vigil.incident-commands",
+    description:
+      "What analysts do to incidents (acknowledge, assign, status, verdict, resolve, close, reopen, comment); the incident sink applies them.",
+    key: "incident id",
+    partitions: 3,
+    cleanupPolicy: "delete",
+    retentionMs: 90 * DAY_MS,
+    ceType: "dev.vigil.incident-command.v1",
+    value: IncidentCommandV1,
   }),
   ingestCheckpoints: topic({
     name: "vigil.ingest.checkpoints",

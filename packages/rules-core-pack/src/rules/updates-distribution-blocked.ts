@@ -117,7 +117,7 @@ function report(
   const events = episode.first.id === episode.last.id ? [episode.first] : [episode.first, episode.last];
   const idParts = [`${episode.advisory}/${episode.server}`, episode.opened_by, ...hosts];
   if (cleared) {
-    return context.finding({
+    const finding = context.finding({
       id: findingId(RULE_ID, RULE_VERSION, [...idParts, "cleared", cleared.by.id]),
       time,
       severity: "informational",
@@ -133,6 +133,8 @@ function report(
       ],
       references: [`https://support.microsoft.com/kb/${episode.advisory}`],
     });
+    // Same rule, asset and group key as the blocking findings: the incident layer resolves their incident.
+    return { ...finding, clears: true };
   }
   return context.finding({
     id: findingId(RULE_ID, RULE_VERSION, idParts),
