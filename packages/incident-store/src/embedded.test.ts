@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { at, event, incident, incidentStoreContract } from "./contract.ts";
+import { createIncidentStore } from "./create.ts";
+import { EmbeddedIncidentDatabase, openEmbeddedStore } from "./embedded.ts";
+
+incidentStoreContract("embedded", async () => {
+  const database = new EmbeddedIncidentDatabase();
+  return async () => database.connect();
+});
+
+describe("embedded store on a JSON-lines file", () => {
+  const dirs: string[] = [];
+  const file = () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-store-"));
+    dirs.push(dir);
+    return join(dir, "incidents.jsonl");
+  };
+  const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n");
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reloads incidents and events, keeping the newest version of each", async () => {
+    const path = file();
+    const store = openEmbeddedStore({ file: path });
+    await store.upsert(incident({ id: "a", version: 1, title: "one" }));
+    await store.upsert(incident({ id: "a", version: 2, title: "two", extra: { kept: true } }));
+    await store.upsert(incident({ id: "b", urgency: "high" }));
+    await store.appendEvents([event("e1", "a", at(1), "created"), event("e2", "a", at(2), "merged")]);
+    await store.close();
+
+    const reopened = openEmbeddedStore({ file: path });
+    expect(await reopened.get("a")).toMatchObject({ version: 2, title: "two", extra: { kept: true } });
+    expect((await reopened.list()).incidents.map((i) => i.id)).toEqual(["b", "a"]);
+    expect((await reopened.events("a")).map((e) => e.id)).toEqual(["e1", "e2"]);
+    expect(await reopened.upsert(incident({ id: "a", version: 1 }))).toMatchObject({
+      changed: false,
+      version: 2,
+    });
+    await reopened.close();
+  });
+
+  it("appends only changes, and compacts the file to one line per incident and event on open", async () => {
+    const path = file();
+    const store = openEmbeddedStore({ file: path });
+    for (let version = 1; version <= 5; version++) await store.upsert(incident({ id: "a", version }));
+    await store.upsert(incident({ id: "a", version: 3 }));
+    await store.appendEvents([event("e1", "a", at(1), "created")]);
+    await store.appendEvents([event("e1", "a", at(1), "created")]);
+    await store.close();
+    expect(lines(path)).toHaveLength(6);
+
+    const reopened = await createIncidentStore({ file: path });
+    expect(reopened.kind).toBe("embedded");
+    expect(lines(path)).toHaveLength(2);
+    expect(await reopened.get("a")).toMatchObject({ version: 5 });
+    await reopened.close();
+  });
+
+  it("drops a torn last line left by a crash and keeps everything before it", async () => {
+    const path = file();
+    const store = openEmbeddedStore({ file: path });
+    await store.upsert(incident({ id: "a", version: 1 }));
+    await store.close();
+    writeFileSync(path, `${readFileSync(path, "utf8")}{"kind":"incident","incident":{"id":"b","ver`);
+
+    const database = new EmbeddedIncidentDatabase({ file: path });
+    expect(database.skippedLines).toBe(1);
+    const reopened = database.connect();
+    expect(await reopened.get("a")).toMatchObject({ version: 1 });
+    expect(await reopened.get("b")).toBeUndefined();
+    await reopened.upsert(incident({ id: "c" }));
+    await reopened.close();
+    expect(lines(path).map((line) => (JSON.parse(line) as { incident: { id: string } }).incident.id)).toEqual(
+      ["a", "c"],
+    );
+  });
+
+  it("writes nothing for a batch it rejects", async () => {
+    const path = file();
+    const store = openEmbeddedStore({ file: path });
+    await store.upsert(incident({ id: "a" }));
+    const broken = { ...incident({ id: "bad" }), last_seen: "yesterday" };
+    await expect(store.upsertMany([incident({ id: "b" }), broken])).rejects.toThrow(
+      /bad cannot be stored.*last_seen/,
+    );
+    await store.close();
+    expect(lines(path)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,294 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import type { IncidentV1 } from "@vigil/schema";
+import {
+  asList,
+  compareQueueOrder,
+  decodeCursor,
+  emptyCounts,
+  encodeCursor,
+  type IncidentCounts,
+  type IncidentFilter,
+  type IncidentPage,
+  type IncidentStoreBackend,
+  type IndexedIncident,
+  indexIncident,
+  type ListQuery,
+  pageLimit,
+  positionOf,
+  type StoredIncidentEvent,
+  searchTerms,
+  type UpsertResult,
+  validateEvents,
+} from "./backend.ts";
+
+export interface EmbeddedStoreOptions {
+  /**
+   * A JSON-lines file the store appends every change to and reloads on open (compacted then:
+   * one line per incident and per event). Without it the store lives in memory only.
+   */
+  file?: string;
+  /** fsync after every write: survives a power cut, not only a crash of the process. Default false. */
+  fsync?: boolean;
+}
+
+interface Row {
+  incident: IncidentV1;
+  indexed: IndexedIncident;
+}
+
+type Line = { kind: "incident"; incident: IncidentV1 } | { kind: "event"; event: StoredIncidentEvent };
+
+/**
+ * The tables of an embedded store. Several `EmbeddedIncidentStore` handles may share one (like two
+ * processes on one database); the file is closed when the last handle closes.
+ */
+export class EmbeddedIncidentDatabase {
+  readonly file: string | undefined;
+  readonly #fsync: boolean;
+  readonly #incidents = new Map<string, Row>();
+  readonly #events = new Map<string, StoredIncidentEvent>();
+  readonly #eventsByIncident = new Map<string, StoredIncidentEvent[]>();
+  #fd: number | undefined;
+  #handles = 0;
+  /** Lines skipped on open: a torn last line after a crash, or lines this version cannot read. */
+  readonly skippedLines: number = 0;
+
+  constructor(options: EmbeddedStoreOptions = {}) {
+    this.file = options.file;
+    this.#fsync = options.fsync ?? false;
+    if (this.file !== undefined) this.skippedLines = this.#load(this.file);
+  }
+
+  /** A new handle on these tables. */
+  connect(): EmbeddedIncidentStore {
+    this.#handles++;
+    return new EmbeddedIncidentStore(this, () => this.#release());
+  }
+
+  upsertAll(incidents: readonly IncidentV1[]): UpsertResult[] {
+    // Index everything first: a bad record rejects the whole batch before anything changes.
+    const indexed = incidents.map((incident) => indexIncident(incident));
+    const newest = new Map<string, Row>();
+    for (const [i, incident] of incidents.entries()) {
+      const row = { incident, indexed: indexed[i] as IndexedIncident };
+      const seen = newest.get(row.indexed.id);
+      if (seen === undefined || seen.indexed.version < row.indexed.version) newest.set(row.indexed.id, row);
+    }
+    const written = new Map<string, Row>();
+    for (const [id, row] of newest) {
+      const current = this.#incidents.get(id);
+      if (current === undefined || current.indexed.version < row.indexed.version) written.set(id, row);
+    }
+    // The file first: what is in memory is never ahead of what a restart would see.
+    this.#append([...written.values()].map((row) => ({ kind: "incident", incident: row.incident })));
+    for (const [id, row] of written) this.#incidents.set(id, row);
+    return indexed.map((row, i) => {
+      const stored = this.#incidents.get(row.id) as Row;
+      // Only the record that was written counts as the change, not its older twins in the batch.
+      const changed = written.get(row.id)?.incident === incidents[i];
+      if (changed) written.delete(row.id);
+      return { id: row.id, changed, version: stored.indexed.version };
+    });
+  }
+
+  get(id: string): IncidentV1 | undefined {
+    return this.#incidents.get(id)?.incident;
+  }
+
+  list(query: ListQuery): IncidentPage {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const rows = this.#matching(query)
+      .filter((row) => after === undefined || compareQueueOrder(positionOf(row.indexed), after) > 0)
+      .sort((a, b) => compareQueueOrder(positionOf(a.indexed), positionOf(b.indexed)));
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      incidents: page.map((row) => row.incident),
+      ...(rows.length > limit && last !== undefined
+        ? { nextCursor: encodeCursor(positionOf(last.indexed)) }
+        : {}),
+    };
+  }
+
+  counts(filter: IncidentFilter): IncidentCounts {
+    const counts = emptyCounts();
+    for (const { indexed } of this.#matching(filter)) {
+      counts.total++;
+      const status = indexed.status as keyof IncidentCounts["byStatus"];
+      counts.byStatus[status] = (counts.byStatus[status] ?? 0) + 1;
+      const urgency = indexed.urgency ?? "none";
+      counts.byUrgency[urgency] = (counts.byUrgency[urgency] ?? 0) + 1;
+      counts.bySeverity[indexed.severity] = (counts.bySeverity[indexed.severity] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  appendEvents(events: readonly StoredIncidentEvent[]): number {
+    const fresh = new Map<string, StoredIncidentEvent>();
+    for (const event of validateEvents(events)) {
+      if (!this.#events.has(event.id) && !fresh.has(event.id)) fresh.set(event.id, event);
+    }
+    this.#append([...fresh.values()].map((event) => ({ kind: "event", event })));
+    for (const event of fresh.values()) this.#putEvent(event);
+    return fresh.size;
+  }
+
+  events(incidentId: string): StoredIncidentEvent[] {
+    return [...(this.#eventsByIncident.get(incidentId) ?? [])];
+  }
+
+  #matching(filter: IncidentFilter): Row[] {
+    const statuses = asList(filter.status);
+    const urgencies = asList(filter.urgency);
+    const severities = asList(filter.severity);
+    const terms = searchTerms(filter.text);
+    const rows: Row[] = [];
+    for (const row of this.#incidents.values()) {
+      const { indexed } = row;
+      if (statuses && !statuses.includes(indexed.status as never)) continue;
+      if (urgencies && (indexed.urgency === null || !urgencies.includes(indexed.urgency))) continue;
+      if (severities && !severities.includes(indexed.severity)) continue;
+      if (filter.asset !== undefined && indexed.assetId !== filter.asset) continue;
+      if (filter.organisation !== undefined && indexed.organisation !== filter.organisation) continue;
+      if (!terms.every((term) => indexed.searchText.includes(term))) continue;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  #putEvent(event: StoredIncidentEvent): void {
+    this.#events.set(event.id, event);
+    const timeline = this.#eventsByIncident.get(event.incident_id) ?? [];
+    timeline.push(event);
+    // Events arrive nearly in order: an insertion sort from the end is linear in practice.
+    let i = timeline.length - 1;
+    while (i > 0 && compareEvents(timeline[i - 1] as StoredIncidentEvent, event) > 0) {
+      timeline[i] = timeline[i - 1] as StoredIncidentEvent;
+      i--;
+    }
+    timeline[i] = event;
+    this.#eventsByIncident.set(event.incident_id, timeline);
+  }
+
+  #append(lines: readonly Line[]): void {
+    if (this.#fd === undefined || lines.length === 0) return;
+    // One write per batch: a crash leaves at most one torn last line, which the next open drops.
+    writeSync(this.#fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+    if (this.#fsync) fsyncSync(this.#fd);
+  }
+
+  #load(file: string): number {
+    let skipped = 0;
+    if (existsSync(file)) {
+      for (const text of readFileSync(file, "utf8").split("\n")) {
+        if (text.trim() === "") continue;
+        try {
+          const line = JSON.parse(text) as Line;
+          if (line.kind === "incident") {
+            const indexed = indexIncident(line.incident);
+            const current = this.#incidents.get(indexed.id);
+            if (current === undefined || current.indexed.version < indexed.version) {
+              this.#incidents.set(indexed.id, { incident: line.incident, indexed });
+            }
+          } else if (line.kind === "event") {
+            const [event] = validateEvents([line.event]);
+            if (event !== undefined && !this.#events.has(event.id)) this.#putEvent(event);
+          } else {
+            skipped++;
+          }
+        } catch {
+          skipped++;
+        }
+      }
+    }
+    // Compaction: rewrite what survived, then swap the file in atomically.
+    const compacted = `${file}.compacting`;
+    const fd = openSync(compacted, "w");
+    try {
+      const lines: string[] = [];
+      for (const { incident } of this.#incidents.values())
+        lines.push(JSON.stringify({ kind: "incident", incident }));
+      for (const event of this.#events.values()) lines.push(JSON.stringify({ kind: "event", event }));
+      if (lines.length > 0) writeSync(fd, `${lines.join("\n")}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(compacted, file);
+    this.#fd = openSync(file, "a");
+    return skipped;
+  }
+
+  #release(): void {
+    this.#handles--;
+    if (this.#handles === 0 && this.#fd !== undefined) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+  }
+}
+
+function compareEvents(a: StoredIncidentEvent, b: StoredIncidentEvent): number {
+  const byTime = Date.parse(a.time) - Date.parse(b.time);
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** A handle on an embedded database: the demo's default store. */
+export class EmbeddedIncidentStore implements IncidentStoreBackend {
+  readonly kind = "embedded";
+  readonly database: EmbeddedIncidentDatabase;
+  readonly #release: () => void;
+  #closed = false;
+
+  constructor(database: EmbeddedIncidentDatabase, release: () => void) {
+    this.database = database;
+    this.#release = release;
+  }
+
+  async upsert(incident: IncidentV1): Promise<UpsertResult> {
+    const [result] = this.#db().upsertAll([incident]);
+    return result as UpsertResult;
+  }
+
+  async upsertMany(incidents: readonly IncidentV1[]): Promise<UpsertResult[]> {
+    return this.#db().upsertAll(incidents);
+  }
+
+  async get(id: string): Promise<IncidentV1 | undefined> {
+    return this.#db().get(id);
+  }
+
+  async list(query: ListQuery = {}): Promise<IncidentPage> {
+    return this.#db().list(query);
+  }
+
+  async appendEvents(events: readonly StoredIncidentEvent[]): Promise<number> {
+    return this.#db().appendEvents(events);
+  }
+
+  async events(incidentId: string): Promise<StoredIncidentEvent[]> {
+    return this.#db().events(incidentId);
+  }
+
+  async counts(filter: IncidentFilter = {}): Promise<IncidentCounts> {
+    return this.#db().counts(filter);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#release();
+  }
+
+  #db(): EmbeddedIncidentDatabase {
+    if (this.#closed) throw new Error("the incident store is closed");
+    return this.database;
+  }
+}
+
+/** An embedded store on its own database (in memory, or on `file`). */
+export function openEmbeddedStore(options: EmbeddedStoreOptions = {}): EmbeddedIncidentStore {
+  return new EmbeddedIncidentDatabase(options).connect();
+}
