@@ -78,8 +78,9 @@ export function emailOutput(options: EmailOutputOptions): IncidentOutput {
 function classifySmtpError(error: unknown): DeliveryError {
   const details = error as { responseCode?: number; code?: string; message?: string };
   const code = typeof details.responseCode === "number" ? details.responseCode : undefined;
+  // With an SMTP reply its class decides; without one, a refused envelope or login will not heal by itself.
   const permanent =
-    (code !== undefined && code >= 500) || details.code === "EENVELOPE" || details.code === "EAUTH";
+    code !== undefined ? code >= 500 : details.code === "EENVELOPE" || details.code === "EAUTH";
   return new DeliveryError(
     `SMTP ${code ?? details.code ?? "error"}: ${String(details.message ?? error).slice(0, 200)}`,
     {
