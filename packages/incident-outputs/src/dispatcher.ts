@@ -28,6 +28,8 @@ export type OutputOutcome = { output: string; status: "delivered" | "dead_letter
 export interface DispatchReceipt {
   /** Resolves (never rejects) once every output has settled this delivery. */
   settled: Promise<OutputOutcome[]>;
+  /** Each output's own outcome, by output name. */
+  outputs: Record<string, Promise<OutputOutcome>>;
 }
 
 export interface OutputCounters {
@@ -233,7 +235,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     dispatch(delivery: Delivery): DispatchReceipt {
       if (closing) logger.warn({ key: delivery.key }, "dispatch after close: delivery abandoned");
-      return { settled: Promise.all(lanes.map((lane) => enqueue(lane, delivery))) };
+      const outcomes = lanes.map((lane) => enqueue(lane, delivery));
+      return {
+        settled: Promise.all(outcomes),
+        outputs: Object.fromEntries(lanes.map((lane, index) => [lane.output.name, outcomes[index]!])),
+      };
     },
     drain,
     close(closeOptions = {}): Promise<void> {
