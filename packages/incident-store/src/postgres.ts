@@ -294,7 +294,9 @@ export class PostgresIncidentStore implements IncidentStoreBackend {
       return await work();
     } catch (error) {
       if (isConnectionError(error)) {
-        throw new Error(`cannot reach PostgreSQL at ${this.#where}: ${describe(error)}`, { cause: error });
+        throw new Error(`cannot connect to PostgreSQL at ${this.#where}: ${describe(error)}`, {
+          cause: error,
+        });
       }
       throw error;
     }

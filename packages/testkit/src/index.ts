@@ -13,3 +13,12 @@ export {
 } from "./broker.ts";
 export { kafkaBrokers, uniqueTopicPrefix, type WaitForOptions, waitFor } from "./helpers.ts";
 export { integrationSkipped } from "./integration-env.ts";
+export {
+  type AcquiredPostgres,
+  acquirePostgres,
+  type ExecuteSql,
+  findPostgresBinaries,
+  noPostgresMessage,
+  type PostgresEnvironment,
+  startLocalCluster,
+} from "./postgres.ts";
