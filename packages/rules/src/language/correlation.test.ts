@@ -70,6 +70,15 @@ title: "{{ correlation.count }} denied from {{ src_endpoint.ip }} between {{ cor
     ]);
   });
 
+  it("counts a redelivered event once (a batch replayed after a crash)", () => {
+    const first = denied(T0);
+    const second = denied(T0 + 10 * S);
+    const { findings } = run([count!], [first, second, first, second]);
+    expect(findings).toEqual([]);
+    const { findings: third } = run([count!], [first, second, first, denied(T0 + 20 * S)]);
+    expect(third).toHaveLength(1);
+  });
+
   it("events further apart than the window never add up", () => {
     const { findings } = run(
       [count!],

@@ -240,6 +240,8 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
       return [];
     }
     const entries = state.ev;
+    // A redelivered event (a batch replayed after a crash) is already in the window: once is enough.
+    if (entries.some((entry) => entry[1] === frame.scope.event.id)) return [];
     if (distinct) {
       const existing = entries.findIndex((entry) => entry[4] === value);
       if (existing >= 0) {
