@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadOutputsConfig, OutputsConfigError, parseOutputsConfig } from "./config.ts";
-import { httpReceiver, sampleDelivery } from "./testing/receivers.ts";
+import { httpReceiver, sampleDelivery, sampleIncident } from "./testing/receivers.ts";
 
 const env = {
   VIGIL_WEBHOOK_SECRET: "webhook-secret-value",
@@ -148,7 +148,7 @@ describe("outputs configuration", () => {
       const loaded = await loadOutputsConfig(path, { env: {}, consoleUrl: "https://c.example/i/{id}" });
       const [slack, jsonl] = loaded.outputs;
       await slack?.deliver(sampleDelivery("k1"));
-      await slack?.deliver({ ...sampleDelivery("k2"), event: { type: "escalated", level: 2 } });
+      await slack?.deliver(sampleDelivery("k2", sampleIncident(), { type: "escalated", level: 2 }));
       await jsonl?.deliver(sampleDelivery("k1"));
       await jsonl?.close?.();
       expect(server.requests).toHaveLength(1);

@@ -4,6 +4,7 @@
  * (`secret_env: VIGIL_WEBHOOK_SECRET`) whose values are read at load and never logged.
  */
 import { readFile } from "node:fs/promises";
+import { IncidentEventType } from "@vigil/schema";
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { z } from "zod";
 import type { Delivery, IncidentOutput } from "./delivery.ts";
@@ -27,7 +28,7 @@ const TimeoutMs = z.number().int().min(100).max(600_000);
 const common = {
   name: Name.optional(),
   /** Only these incident event types (`created`, `escalated`, ...); default all. */
-  events: z.array(z.string().min(1)).min(1).optional(),
+  events: z.array(IncidentEventType).min(1).optional(),
 };
 
 const WebhookConfig = z.strictObject({
@@ -325,8 +326,8 @@ export function parseOutputsConfig(text: string, origin: string, options: LoadOp
 }
 
 /** An output that skips (as delivered) the event types it was not configured for. */
-export function onlyEvents(output: IncidentOutput, events: readonly string[]): IncidentOutput {
-  const wanted = new Set(events);
+export function onlyEvents(output: IncidentOutput, events: readonly IncidentEventType[]): IncidentOutput {
+  const wanted = new Set<string>(events);
   return {
     name: output.name,
     deliver: (delivery: Delivery) =>

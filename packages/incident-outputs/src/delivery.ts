@@ -1,25 +1,12 @@
-import type { IncidentV1 } from "@vigil/schema";
-
-/**
- * The change an incident delivery announces. Structural on purpose: the incident changelog record
- * (`vigil.incident-events`) satisfies it, and outputs only read these fields.
- */
-export interface IncidentEventRef {
-  /** `created`, `escalated`, `resolved`, ... */
-  type: string;
-  time?: string;
-  actor?: string;
-  summary?: string;
-  /** Escalation level reached, for `escalated`. */
-  level?: number;
-}
+import type { IncidentEventV1, IncidentV1 } from "@vigil/schema";
 
 /** One incident change to hand to an output. Delivered at least once; receivers dedupe by `key`. */
 export interface Delivery {
   /** Idempotency key: the same change always carries the same key, across retries and restarts. */
   key: string;
   incident: IncidentV1;
-  event: IncidentEventRef;
+  /** The change this delivery announces (the `vigil.incident-events` record). */
+  event: IncidentEventV1;
 }
 
 /** Something that delivers incidents to SOC tooling. `deliver` resolves when the receiver has the delivery. */

@@ -12,7 +12,6 @@ export {
 export {
   type Delivery,
   DeliveryError,
-  type IncidentEventRef,
   type IncidentOutput,
   isRetryable,
 } from "./delivery.ts";

@@ -140,13 +140,10 @@ describe("webhook output", () => {
 describe("Slack output", () => {
   it("posts text and blocks with severity, urgency, asset, owner, why and the console link", async () => {
     const server = await receiver(() => ({ status: 200, body: "ok" }));
-    const incident = sampleIncident(
-      {},
-      {
-        urgency: "critical",
-        owner: { organisation: "Finance IT", contacts: [{ name: "Ann", email: "ann@corp.example" }] },
-      },
-    );
+    const incident = sampleIncident({
+      urgency: "critical",
+      owner: { organisation: "Finance IT", contacts: [{ name: "Ann", email: "ann@corp.example" }] },
+    });
     await slackOutput({
       url: `${server.url}/services/T/B/X`,
       consoleUrl: "https://console.example/incidents/{id}",
@@ -196,16 +193,13 @@ describe("Slack output", () => {
 describe("TheHive output", () => {
   it("creates an alert with the API key, TheHive's fields and typed observables", async () => {
     const server = await receiver(() => ({ status: 201, body: "{}" }));
-    const incident = sampleIncident(
-      {},
-      {
-        urgency: "high",
-        observables: [
-          { type: "user", value: "admin" },
-          { type: "ip", value: "10.0.0.5" },
-        ],
-      },
-    );
+    const incident = sampleIncident({
+      urgency: "high",
+      observables: [
+        { type: "user", value: "admin" },
+        { type: "ip", value: "10.0.0.5" },
+      ],
+    });
     await theHiveOutput({
       baseUrl: `${server.url}/`,
       apiKey: "hive-key",

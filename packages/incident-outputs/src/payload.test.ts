@@ -15,40 +15,41 @@ describe("incident view", () => {
     ]);
   });
 
-  it("reads urgency, owner, escalation and observables when present, and ignores malformed ones", () => {
+  it("reads urgency, owner, escalation, SLA and observables when present", () => {
     const view = incidentView(
       sampleDelivery(
         "k",
-        sampleIncident(
-          {},
-          {
-            urgency: "critical",
-            owner: {
-              organisation: "Plant OT",
-              contacts: ["ot-oncall@corp.example", { name: "Bo", phone: "+1 555" }],
-            },
-            escalation: { level: 2, plan: [] },
-            observables: [{ type: "user", value: "root" }],
+        sampleIncident({
+          urgency: "critical",
+          owner: {
+            organisation: "Plant OT",
+            contacts: [
+              { email: "ot-oncall@corp.example" },
+              { name: "Bo", phone: "+1 555" },
+              { role: "duty officer" },
+            ],
           },
-        ),
+          escalation: { level: 2, started_at: "2026-03-01T10:02:05Z", plan: [] },
+          sla: { due: "2026-03-01T14:02:05Z", breached: false },
+          observables: [
+            { type: "user", value: "root" },
+            { type: "ip", value: "10.0.0.5" },
+          ],
+        }),
       ),
     );
     expect(view).toMatchObject({
       urgency: "critical",
-      owner: { organisation: "Plant OT", contacts: ["ot-oncall@corp.example", "Bo"] },
+      owner: { organisation: "Plant OT", contacts: ["ot-oncall@corp.example", "Bo", "duty officer"] },
       escalationLevel: 2,
+      slaDue: "2026-03-01T14:02:05Z",
     });
-    expect(view.observables[0]).toEqual({ type: "user", value: "root" });
-
-    const malformed = incidentView(
-      sampleDelivery(
-        "k",
-        sampleIncident({}, { urgency: "urgent!", escalation: "high", observables: "10.0.0.1" }),
-      ),
-    );
-    expect(malformed.urgency).toBeUndefined();
-    expect(malformed.escalationLevel).toBeUndefined();
-    expect(malformed.observables).toHaveLength(3);
+    expect(view.observables).toEqual([
+      { type: "user", value: "root" },
+      { type: "ip", value: "10.0.0.5" },
+      { type: "hostname", value: "db-01.corp.example" },
+      { type: "cve", value: "CVE-2024-6387" },
+    ]);
   });
 });
 

@@ -1,34 +1,14 @@
 /**
  * Every mapping from an incident to what a receiver sees lives here, so a new incident field is
- * added in one place. Fields CORE is adding to IncidentV1 (urgency, owner, escalation,
- * observables) are read defensively: a record without them still renders.
+ * added in one place. The response fields of IncidentV1 (urgency, owner, escalation, observables,
+ * SLA) are optional in the schema (records written before them): a record without them still renders.
  *
  * Incident strings are untrusted (titles carry attacker-controlled host names, IDS signatures,
  * log lines): each format escapes them for its own renderer.
  */
 import { createHash } from "node:crypto";
-import type { IncidentV1 } from "@vigil/schema";
-import { z } from "zod";
+import type { IncidentContact, IncidentV1, Observable, Urgency } from "@vigil/schema";
 import type { Delivery } from "./delivery.ts";
-
-const Urgency = z.enum(["critical", "high", "medium", "low"]);
-const Contact = z.union([
-  z.string(),
-  z.looseObject({ name: z.string().optional(), email: z.string().optional(), phone: z.string().optional() }),
-]);
-const Owner = z.looseObject({ organisation: z.string(), contacts: z.array(Contact).optional() });
-const Escalation = z.looseObject({ level: z.number().int() });
-const Observable = z.looseObject({ type: z.string(), value: z.string() });
-const Extensions = z.looseObject({
-  urgency: Urgency.optional().catch(undefined),
-  owner: Owner.optional().catch(undefined),
-  escalation: Escalation.optional().catch(undefined),
-  observables: z.array(Observable).optional().catch(undefined),
-  assignee: z.string().optional().catch(undefined),
-  verdict: z.string().optional().catch(undefined),
-});
-
-export type ObservableType = "ip" | "hostname" | "user" | "cve" | "hash" | "url" | "asset" | (string & {});
 
 /** What every output renders, from one incident and the change being delivered. */
 export interface IncidentView {
@@ -38,17 +18,18 @@ export interface IncidentView {
   /** The rule's explanation: why this is an incident. */
   why: string;
   severity: IncidentV1["severity"];
-  urgency: z.infer<typeof Urgency> | undefined;
+  urgency: Urgency | undefined;
   status: string;
   event: string;
-  eventSummary: string | undefined;
+  eventSummary: string;
   asset: { id: string; ip: string | undefined; hostname: string | undefined; priority: string };
   owner: { organisation: string; contacts: string[] } | undefined;
   assignee: string | undefined;
   escalationLevel: number | undefined;
+  slaDue: string | undefined;
   cves: string[];
   attack: string[];
-  observables: Array<{ type: ObservableType; value: string }>;
+  observables: Observable[];
   findingCount: number;
   firstSeen: string;
   lastSeen: string;
@@ -57,15 +38,16 @@ export interface IncidentView {
 
 export function incidentView(delivery: Delivery): IncidentView {
   const { incident, event } = delivery;
-  const extra = Extensions.parse(incident);
-  const owner = extra.owner ?? (incident.asset.owner ? { organisation: incident.asset.owner } : undefined);
+  const owner =
+    incident.owner ??
+    (incident.asset.owner ? { organisation: incident.asset.owner, contacts: [] } : undefined);
   return {
     id: incident.id,
     title: incident.title,
     description: incident.description,
     why: incident.explanation,
     severity: incident.severity,
-    urgency: extra.urgency,
+    urgency: incident.urgency,
     status: incident.status,
     event: event.type,
     eventSummary: event.summary,
@@ -75,15 +57,13 @@ export function incidentView(delivery: Delivery): IncidentView {
       hostname: incident.asset.hostname,
       priority: incident.asset.priority,
     },
-    owner: owner && {
-      organisation: owner.organisation,
-      contacts: (("contacts" in owner ? owner.contacts : undefined) ?? []).map(contactText),
-    },
-    assignee: extra.assignee,
-    escalationLevel: extra.escalation?.level,
+    owner: owner && { organisation: owner.organisation, contacts: owner.contacts.map(contactText) },
+    assignee: incident.assignee,
+    escalationLevel: incident.escalation?.level,
+    slaDue: incident.sla?.due,
     cves: incident.cves,
     attack: incident.attack,
-    observables: observablesOf(incident, extra.observables ?? []),
+    observables: observablesOf(incident),
     findingCount: incident.finding_count,
     firstSeen: incident.first_seen,
     lastSeen: incident.last_seen,
@@ -91,23 +71,19 @@ export function incidentView(delivery: Delivery): IncidentView {
   };
 }
 
-function contactText(contact: z.infer<typeof Contact>): string {
-  if (typeof contact === "string") return contact;
-  const name = contact.name ?? "";
+function contactText(contact: IncidentContact): string {
+  const name = contact.name ?? contact.role ?? "";
   if (contact.email) return name ? `${name} <${contact.email}>` : contact.email;
   return name || (contact.phone ?? "");
 }
 
 /** The incident's own observables plus what the asset and CVE list say, without duplicates. */
-function observablesOf(
-  incident: IncidentV1,
-  listed: Array<z.infer<typeof Observable>>,
-): Array<{ type: ObservableType; value: string }> {
-  const all: Array<{ type: ObservableType; value: string }> = [
-    ...listed.map(({ type, value }) => ({ type, value })),
-    ...(incident.asset.ip ? [{ type: "ip", value: incident.asset.ip }] : []),
-    ...(incident.asset.hostname ? [{ type: "hostname", value: incident.asset.hostname }] : []),
-    ...incident.cves.map((value) => ({ type: "cve", value })),
+function observablesOf(incident: IncidentV1): Observable[] {
+  const all: Observable[] = [
+    ...(incident.observables ?? []),
+    ...(incident.asset.ip ? [{ type: "ip" as const, value: incident.asset.ip }] : []),
+    ...(incident.asset.hostname ? [{ type: "hostname" as const, value: incident.asset.hostname }] : []),
+    ...incident.cves.map((value) => ({ type: "cve" as const, value })),
   ];
   const seen = new Set<string>();
   return all.filter((observable) => {
@@ -225,6 +201,7 @@ export function slackMessage(
         plain(`Asset: ${asset}`),
         plain(`Owner: ${owner}`),
         ...(view.escalationLevel !== undefined ? [plain(`Escalation level: ${view.escalationLevel}`)] : []),
+        ...(view.slaDue !== undefined ? [plain(`SLA due: ${view.slaDue}`)] : []),
         ...(view.cves.length > 0 ? [plain(`CVEs: ${view.cves.join(", ")}`)] : []),
       ].slice(0, 10),
     },
@@ -236,7 +213,10 @@ export function slackMessage(
       elements: [{ type: "button", text: plain("Open in console", 75), url: link }],
     });
   }
-  blocks.push({ type: "context", elements: [plain(`Incident ${view.id} · version ${view.version}`)] });
+  blocks.push({
+    type: "context",
+    elements: [plain(`${view.eventSummary || view.event} · incident ${view.id} · version ${view.version}`)],
+  });
   const text = `${severityMarker[view.severity]} ${escapeSlack(eventLabel(view))} [${escapeSlack(rating)}] ${escapeSlack(singleLine(view.title, 200))} (${escapeSlack(singleLine(asset, 100))})`;
   return { text: link ? `${text} <${link}|open>` : text, blocks };
 }
@@ -275,6 +255,7 @@ export function emailContent(view: IncidentView, consoleUrlTemplate: string | un
     ["Status", view.status],
     ["Asset", assetText(view)],
     ["Owner", view.owner ? ownerText(view.owner) : "unassigned"],
+    ...(view.slaDue !== undefined ? [["SLA due", view.slaDue] as [string, string]] : []),
     ...(view.escalationLevel !== undefined
       ? [["Escalation level", String(view.escalationLevel)] as [string, string]]
       : []),
@@ -362,6 +343,7 @@ export function theHiveAlert(view: IncidentView, options: TheHiveAlertOptions): 
     `- **Asset:** ${md(assetText(view))}`,
     `- **Owner:** ${md(view.owner ? ownerText(view.owner) : "unassigned")}`,
     ...(view.escalationLevel !== undefined ? [`- **Escalation level:** ${view.escalationLevel}`] : []),
+    ...(view.slaDue !== undefined ? [`- **SLA due:** ${md(view.slaDue)}`] : []),
     `- **Findings:** ${view.findingCount}, first ${md(view.firstSeen)}, last ${md(view.lastSeen)}`,
     ...(view.attack.length > 0 ? [`- **ATT&CK:** ${view.attack.map(md).join(", ")}`] : []),
     ...(link

@@ -2,7 +2,7 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket } from "node:net";
-import type { IncidentV1 } from "@vigil/schema";
+import type { IncidentEventV1, IncidentV1 } from "@vigil/schema";
 import type { Delivery } from "../delivery.ts";
 
 export interface RecordedRequest {
@@ -144,11 +144,8 @@ export async function smtpReceiver(
   };
 }
 
-/** A valid incident as today's schema has it; `extra` adds the fields CORE is introducing. */
-export function sampleIncident(
-  overrides: Partial<IncidentV1> = {},
-  extra: Record<string, unknown> = {},
-): IncidentV1 {
+/** A valid incident without the optional response fields (as records written before them read). */
+export function sampleIncident(overrides: Partial<IncidentV1> = {}): IncidentV1 {
   return {
     schema: "vigil.incident/v1",
     id: "inc-7f3a9c",
@@ -181,13 +178,27 @@ export function sampleIncident(
     attack: ["T1190"],
     version: 3,
     ...overrides,
-    ...extra,
-  } as IncidentV1;
+  };
+}
+
+export function sampleEvent(incident: IncidentV1, overrides: Partial<IncidentEventV1> = {}): IncidentEventV1 {
+  return {
+    schema: "vigil.incident-event/v1",
+    id: `${incident.id}:created`,
+    incident_id: incident.id,
+    incident_version: incident.version,
+    time: incident.updated_at,
+    type: "created",
+    actor: `rule:${incident.rule_id}`,
+    summary: "incident raised",
+    ...overrides,
+  };
 }
 
 export function sampleDelivery(
   key = "inc-7f3a9c:3:created",
   incident: IncidentV1 = sampleIncident(),
+  event: Partial<IncidentEventV1> = {},
 ): Delivery {
-  return { key, incident, event: { type: "created", time: incident.updated_at, summary: "incident raised" } };
+  return { key, incident, event: sampleEvent(incident, event) };
 }
