@@ -1,16 +1,17 @@
-import { type IncidentStatus, type IncidentV1, Severity, severityRank } from "@vigil/schema";
+import {
+  type IncidentEventV1,
+  type IncidentStatus,
+  type IncidentV1,
+  Severity,
+  severityRank,
+  Urgency,
+  urgencyRank,
+} from "@vigil/schema";
 import { z } from "zod";
-
-export const URGENCIES = ["critical", "high", "medium", "low"] as const;
-export type Urgency = (typeof URGENCIES)[number];
-export type IncidentStatusName = z.infer<typeof IncidentStatus>;
-
-/** Higher sorts first; an incident without an urgency (written before urgency existed) sorts last. */
-export const urgencyRank: Record<Urgency, number> = { critical: 4, high: 3, medium: 2, low: 1 };
 
 /** What the console's queue and the CLI filter on. Every given criterion must hold. */
 export interface IncidentFilter {
-  status?: IncidentStatusName | readonly IncidentStatusName[];
+  status?: IncidentStatus | readonly IncidentStatus[];
   urgency?: Urgency | readonly Urgency[];
   severity?: Severity | readonly Severity[];
   /** The asset id, exactly. */
@@ -50,21 +51,20 @@ export interface UpsertResult {
 }
 
 /**
- * A record of `vigil.incident-events` as the store keeps it: the whole record, indexed by these
- * fields (the rest of its shape belongs to @vigil/schema).
+ * What the store needs of a `vigil.incident-events` record; the whole record is kept as it came,
+ * so that fields added to IncidentEventV1 later need no migration.
  */
-export const StoredIncidentEvent = z.looseObject({
+const EventIndexFields = z.object({
   id: z.string().min(1),
   incident_id: z.string().min(1),
   time: z.iso.datetime({ offset: true }),
   type: z.string().min(1),
 });
-export type StoredIncidentEvent = z.infer<typeof StoredIncidentEvent>;
 
 export interface IncidentCounts {
   total: number;
-  byStatus: Partial<Record<IncidentStatusName, number>>;
-  /** Incidents without an urgency are counted under `none`. */
+  byStatus: Partial<Record<IncidentStatus, number>>;
+  /** Incidents without an urgency (written before it existed) are counted under `none`. */
   byUrgency: Partial<Record<Urgency | "none", number>>;
   bySeverity: Partial<Record<Severity, number>>;
 }
@@ -79,9 +79,9 @@ export interface IncidentStoreBackend {
   get(id: string): Promise<IncidentV1 | undefined>;
   list(query?: ListQuery): Promise<IncidentPage>;
   /** Idempotent by event id; returns how many were new. */
-  appendEvents(events: readonly StoredIncidentEvent[]): Promise<number>;
+  appendEvents(events: readonly IncidentEventV1[]): Promise<number>;
   /** The incident's timeline, oldest first (by time, then id). */
-  events(incidentId: string): Promise<StoredIncidentEvent[]>;
+  events(incidentId: string): Promise<IncidentEventV1[]>;
   counts(filter?: IncidentFilter): Promise<IncidentCounts>;
   close(): Promise<void>;
 }
@@ -102,7 +102,7 @@ const IndexedFields = z.object({
   }),
   last_seen: z.iso.datetime({ offset: true }),
   updated_at: z.iso.datetime({ offset: true }),
-  urgency: z.enum(URGENCIES).optional(),
+  urgency: Urgency.optional(),
   owner: z.object({ organisation: z.string().optional() }).optional(),
 });
 
@@ -239,9 +239,9 @@ export function emptyCounts(): IncidentCounts {
   return { total: 0, byStatus: {}, byUrgency: {}, bySeverity: {} };
 }
 
-export function validateEvents(events: readonly StoredIncidentEvent[]): StoredIncidentEvent[] {
+export function validateEvents(events: readonly IncidentEventV1[]): IncidentEventV1[] {
   return events.map((event) => {
-    const parsed = StoredIncidentEvent.safeParse(event);
+    const parsed = EventIndexFields.safeParse(event);
     if (!parsed.success) {
       const where = parsed.error.issues
         .map((issue) => `${issue.path.join(".")}: ${issue.message}`)

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { IncidentV1 } from "@vigil/schema";
+import type { IncidentEventType, IncidentEventV1, IncidentV1, Urgency } from "@vigil/schema";
 import { afterEach, describe, expect, it } from "vitest";
-import type { IncidentStoreBackend, ListQuery, StoredIncidentEvent, Urgency } from "./backend.ts";
+import type { IncidentStoreBackend, ListQuery } from "./backend.ts";
 
 /** Opens a new client of the database under test; two calls are two processes on one database. */
 export type ConnectStore = () => Promise<IncidentStoreBackend>;
@@ -258,7 +258,11 @@ export function incidentStoreContract(name: string, freshDatabase: () => Promise
 
     it("keeps each incident's timeline, oldest first, once per event id", async () => {
       const { store } = await database();
-      const first = event("e1", "inc-a", at(2), "created", { actor: "sink" });
+      const first = event("e1", "inc-a", at(2), "created", {
+        actor: "analyst:ana",
+        from: "new",
+        to: "in_progress",
+      });
       const batch = [
         event("e3", "inc-a", at(9), "acknowledged"),
         first,
@@ -273,7 +277,7 @@ export function incidentStoreContract(name: string, freshDatabase: () => Promise
       expect(await store.events("inc-none")).toEqual([]);
       expect(await store.appendEvents([])).toBe(0);
       await expect(
-        store.appendEvents([{ id: "x", incident_id: "inc-a" } as StoredIncidentEvent]),
+        store.appendEvents([{ id: "x", incident_id: "inc-a" } as IncidentEventV1]),
       ).rejects.toThrow(/incident event cannot be stored/);
     });
 
@@ -433,8 +437,18 @@ export function event(
   id: string,
   incidentId: string,
   time: string,
-  type: string,
-  extra: Record<string, unknown> = {},
-): StoredIncidentEvent {
-  return { id, incident_id: incidentId, time, type, summary: `${type} ${id}`, ...extra };
+  type: IncidentEventType,
+  extra: Partial<IncidentEventV1> = {},
+): IncidentEventV1 {
+  return {
+    schema: "vigil.incident-event/v1",
+    id,
+    incident_id: incidentId,
+    incident_version: 1,
+    time,
+    type,
+    actor: "vigil",
+    summary: `${type} ${id}`,
+    ...extra,
+  };
 }

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import type { IncidentV1 } from "@vigil/schema";
+import type { IncidentEventV1, IncidentV1 } from "@vigil/schema";
 import {
   asList,
   compareQueueOrder,
@@ -15,7 +15,6 @@ import {
   type ListQuery,
   pageLimit,
   positionOf,
-  type StoredIncidentEvent,
   searchTerms,
   type UpsertResult,
   validateEvents,
@@ -36,7 +35,7 @@ interface Row {
   indexed: IndexedIncident;
 }
 
-type Line = { kind: "incident"; incident: IncidentV1 } | { kind: "event"; event: StoredIncidentEvent };
+type Line = { kind: "incident"; incident: IncidentV1 } | { kind: "event"; event: IncidentEventV1 };
 
 /**
  * The tables of an embedded store. Several `EmbeddedIncidentStore` handles may share one (like two
@@ -46,8 +45,8 @@ export class EmbeddedIncidentDatabase {
   readonly file: string | undefined;
   readonly #fsync: boolean;
   readonly #incidents = new Map<string, Row>();
-  readonly #events = new Map<string, StoredIncidentEvent>();
-  readonly #eventsByIncident = new Map<string, StoredIncidentEvent[]>();
+  readonly #events = new Map<string, IncidentEventV1>();
+  readonly #eventsByIncident = new Map<string, IncidentEventV1[]>();
   #fd: number | undefined;
   #handles = 0;
   /** Lines skipped on open: a torn last line after a crash, or lines this version cannot read. */
@@ -124,8 +123,8 @@ export class EmbeddedIncidentDatabase {
     return counts;
   }
 
-  appendEvents(events: readonly StoredIncidentEvent[]): number {
-    const fresh = new Map<string, StoredIncidentEvent>();
+  appendEvents(events: readonly IncidentEventV1[]): number {
+    const fresh = new Map<string, IncidentEventV1>();
     for (const event of validateEvents(events)) {
       if (!this.#events.has(event.id) && !fresh.has(event.id)) fresh.set(event.id, event);
     }
@@ -134,7 +133,7 @@ export class EmbeddedIncidentDatabase {
     return fresh.size;
   }
 
-  events(incidentId: string): StoredIncidentEvent[] {
+  events(incidentId: string): IncidentEventV1[] {
     return [...(this.#eventsByIncident.get(incidentId) ?? [])];
   }
 
@@ -157,14 +156,14 @@ export class EmbeddedIncidentDatabase {
     return rows;
   }
 
-  #putEvent(event: StoredIncidentEvent): void {
+  #putEvent(event: IncidentEventV1): void {
     this.#events.set(event.id, event);
     const timeline = this.#eventsByIncident.get(event.incident_id) ?? [];
     timeline.push(event);
     // Events arrive nearly in order: an insertion sort from the end is linear in practice.
     let i = timeline.length - 1;
-    while (i > 0 && compareEvents(timeline[i - 1] as StoredIncidentEvent, event) > 0) {
-      timeline[i] = timeline[i - 1] as StoredIncidentEvent;
+    while (i > 0 && compareEvents(timeline[i - 1] as IncidentEventV1, event) > 0) {
+      timeline[i] = timeline[i - 1] as IncidentEventV1;
       i--;
     }
     timeline[i] = event;
@@ -229,7 +228,7 @@ export class EmbeddedIncidentDatabase {
   }
 }
 
-function compareEvents(a: StoredIncidentEvent, b: StoredIncidentEvent): number {
+function compareEvents(a: IncidentEventV1, b: IncidentEventV1): number {
   const byTime = Date.parse(a.time) - Date.parse(b.time);
   if (byTime !== 0) return byTime;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -264,11 +263,11 @@ export class EmbeddedIncidentStore implements IncidentStoreBackend {
     return this.#db().list(query);
   }
 
-  async appendEvents(events: readonly StoredIncidentEvent[]): Promise<number> {
+  async appendEvents(events: readonly IncidentEventV1[]): Promise<number> {
     return this.#db().appendEvents(events);
   }
 
-  async events(incidentId: string): Promise<StoredIncidentEvent[]> {
+  async events(incidentId: string): Promise<IncidentEventV1[]> {
     return this.#db().events(incidentId);
   }
 

@@ -3,15 +3,10 @@ export {
   type IncidentCounts,
   type IncidentFilter,
   type IncidentPage,
-  type IncidentStatusName,
   type IncidentStoreBackend,
   type ListQuery,
   MAX_LIMIT,
-  StoredIncidentEvent,
   type UpsertResult,
-  URGENCIES,
-  type Urgency,
-  urgencyRank,
 } from "./backend.ts";
 export {
   type CreateIncidentStoreOptions,

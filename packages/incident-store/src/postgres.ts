@@ -1,4 +1,4 @@
-import type { IncidentV1 } from "@vigil/schema";
+import type { IncidentEventV1, IncidentV1 } from "@vigil/schema";
 import pg from "pg";
 import {
   asList,
@@ -13,7 +13,6 @@ import {
   indexIncident,
   type ListQuery,
   pageLimit,
-  type StoredIncidentEvent,
   searchTerms,
   type UpsertResult,
   validateEvents,
@@ -205,7 +204,7 @@ export class PostgresIncidentStore implements IncidentStoreBackend {
     };
   }
 
-  async appendEvents(events: readonly StoredIncidentEvent[]): Promise<number> {
+  async appendEvents(events: readonly IncidentEventV1[]): Promise<number> {
     this.#open();
     const valid = validateEvents(events);
     if (valid.length === 0) return 0;
@@ -226,10 +225,10 @@ export class PostgresIncidentStore implements IncidentStoreBackend {
     return result.rowCount ?? 0;
   }
 
-  async events(incidentId: string): Promise<StoredIncidentEvent[]> {
+  async events(incidentId: string): Promise<IncidentEventV1[]> {
     this.#open();
     const result = await this.#run(() =>
-      this.pool.query<{ document: StoredIncidentEvent }>(
+      this.pool.query<{ document: IncidentEventV1 }>(
         `SELECT document FROM incident_events WHERE incident_id = $1 ORDER BY time, id`,
         [incidentId],
       ),
