@@ -91,24 +91,24 @@ export function applyFinding(
   return next;
 }
 
-function maxSeverity(a: Severity, b: Severity): Severity {
+export function maxSeverity(a: Severity, b: Severity): Severity {
   return severityRank[b] > severityRank[a] ? b : a;
 }
 
-function earlier(a: string, b: string): string {
+export function earlier(a: string, b: string): string {
   return Date.parse(b) < Date.parse(a) ? b : a;
 }
 
-function later(a: string, b: string): string {
+export function later(a: string, b: string): string {
   return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
-function union(a: readonly string[], b: readonly string[]): string[] {
+export function union(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
 }
 
 /** Deduplicated by (topic, id), ordered by event time then id, the `max` latest kept. */
-function mergeEvidence(
+export function mergeEvidence(
   current: readonly EvidenceRef[],
   added: readonly EvidenceRef[],
   max: number,

@@ -41,21 +41,21 @@ export class IncidentStore {
     for (const entry of this.#entries.values()) yield entry.incident;
   }
 
-  /** Whether this finding was already merged into this incident (as far as the store remembers). */
+  /** Whether this finding (or applied key) was already merged into this incident (as far as the store remembers). */
   hasApplied(incidentId: string, findingId: string): boolean {
     return this.#entries.get(incidentId)?.seen.has(findingId) ?? false;
   }
 
   /**
    * Loads records of the compacted topic, in any order: per id the highest `version` wins
-   * (a tie keeps the later record). After a restart, duplicate detection knows only the
-   * `finding_ids` the records carry.
+   * (a tie keeps the later record). After a restart, duplicate detection knows only what the
+   * records carry: `finding_ids`, `source_refs` and the commands named in `timeline`.
    */
   restore(values: Iterable<IncidentV1>): void {
     for (const incident of values) {
       const current = this.#entries.get(incident.id);
       if (current && current.incident.version > incident.version) continue;
-      this.#put(incident, incident.finding_ids, current?.seen);
+      this.#put(incident, appliedKeysOf(incident), current?.seen);
     }
   }
 
@@ -64,9 +64,12 @@ export class IncidentStore {
     return this.#entries.delete(id);
   }
 
-  /** Records a new state of an incident and the finding that produced it. */
-  set(incident: IncidentV1, findingId: string): void {
-    this.#put(incident, [findingId], this.#entries.get(incident.id)?.seen);
+  /**
+   * Records a new state of an incident and what produced it: a finding id, and for the incident
+   * domain also `src:<source ref>` and `command:<id>` keys.
+   */
+  set(incident: IncidentV1, ...appliedKeys: string[]): void {
+    this.#put(incident, appliedKeys, this.#entries.get(incident.id)?.seen);
   }
 
   #put(incident: IncidentV1, findingIds: readonly string[], previous: Set<string> | undefined): void {
@@ -81,4 +84,15 @@ export class IncidentStore {
     }
     this.#entries.set(incident.id, { incident, seen });
   }
+}
+
+/** What a record itself says was applied to it: its finding ids, source refs and the commands in its timeline. */
+export function appliedKeysOf(incident: IncidentV1): string[] {
+  return [
+    ...incident.finding_ids,
+    ...(incident.source_refs ?? []).map((ref) => `src:${ref}`),
+    ...(incident.timeline ?? [])
+      .map((entry) => entry.ref)
+      .filter((ref): ref is string => ref?.startsWith("command:") === true),
+  ];
 }

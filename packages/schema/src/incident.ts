@@ -92,6 +92,8 @@ export type EscalationStep = z.infer<typeof EscalationStep>;
 export const Escalation = z.object({
   /** 0: nothing done yet; never goes down. */
   level: EscalationLevel,
+  /** When the clock last started: the incident raised, or re-opened. The plan counts from here. */
+  started_at: Timestamp,
   /** The next level and when it is due; absent when the clock is stopped or the ladder is done. */
   next_level: z.number().int().min(1).max(3).optional(),
   next_at: Timestamp.optional(),
@@ -116,8 +118,9 @@ export const Resolution = z.object({
   reason: z.enum(["cleared", "analyst"]),
   actor: z.string().min(1),
   summary: z.string(),
-  /** The clearing finding, for `cleared`. */
+  /** The clearing finding and its (event) time, for `cleared`: only later findings re-open it. */
   finding_id: z.string().optional(),
+  cleared_at: Timestamp.optional(),
 });
 export type Resolution = z.infer<typeof Resolution>;
 
