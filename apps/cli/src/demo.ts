@@ -53,8 +53,10 @@ export interface DemoStep {
 }
 
 export interface DemoPlan {
-  /** The rules engine's command line (the sink runs with its defaults). */
+  /** The rules engine's command line. */
   engineArgs: string[];
+  /** The sink's: the ladder runs on event time, so a replay of 2024's data escalates as it did then. */
+  sinkArgs: string[];
   /** Reference side: the estate and the advisories, judged before any event. */
   reference: DemoStep[];
   /** Event side: update-infrastructure logs, firewall and IDS events. */
@@ -91,6 +93,16 @@ export function demoPlan(examplesDir: string, scratch: string): DemoPlan {
       at("baselines", "linux.yaml"),
       "--exceptions",
       at("exceptions", "exceptions.yaml"),
+    ],
+    sinkArgs: [
+      "--clock",
+      "event",
+      "--priority-list",
+      at("assets", "priority-list.yaml"),
+      "--urgency-matrix",
+      at("incidents", "urgency.yaml"),
+      "--escalation-policy",
+      at("incidents", "escalation.yaml"),
     ],
     reference: [
       // In the order the estate's README gives: the agents' view first.
@@ -213,8 +225,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const sink = await sinkIncidents.startSinkIncidents({
       transport,
       logger: logger.child({ app: sinkIncidents.STAGE }),
-      config: sinkIncidents.cli.parse(options.mergeWindow ? ["--merge-window", options.mergeWindow] : [], {})
-        .values,
+      config: sinkIncidents.cli.parse(
+        [...plan.sinkArgs, ...(options.mergeWindow ? ["--merge-window", options.mergeWindow] : [])],
+        {},
+      ).values,
     });
     for (const step of plan.reference) progress(`${step.app}: ${await runStep(step, transport, logger)}`);
     await waitUntilConsumed(transport, engineInputs(DEMO_REFERENCE_TOPICS));
@@ -223,6 +237,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await waitUntilConsumed(transport, [
       { groupId: sinkIncidents.DEFAULT_GROUP_ID, topic: topicName(topics.findings) },
     ]);
+    // The store and outputs have every incident event: what the console and CLI read is complete.
+    await sink.delivered();
     await rules.stop();
     await sink.stop();
     const findingRecords = await transport.readAll(topicName(topics.findings));
@@ -232,13 +248,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       findingsByRule[rule] = (findingsByRule[rule] ?? 0) + 1;
     }
     const deadLetters = (await transport.readAll(topicName(topics.dlq))).length;
+    const incidentEvents = (await transport.readAll(topicName(topics.incidentEvents))).length;
+    const actions = new Set(
+      (await transport.readAll(topicName(topics.responseActions))).map((record) => String(record.key)),
+    ).size;
     const incidents = latestIncidents(
       (await transport.readAll(topicName(topics.incidents))).map((record) =>
         IncidentV1.parse(JSON.parse(String(record.value))),
       ),
     );
     progress(
-      `rules-engine: ${findingRecords.length} findings from ${Object.keys(findingsByRule).length} rules; sink-incidents: ${incidents.length} incidents; ${deadLetters} dead letters (bad input lines, kept with their reason)`,
+      `rules-engine: ${findingRecords.length} findings from ${Object.keys(findingsByRule).length} rules; sink-incidents: ${incidents.length} incidents, ${incidentEvents} incident events, ${actions} response actions requested (dry run) on vigil.response.actions; ${deadLetters} dead letters (bad input lines, kept with their reason)`,
     );
     if (options.out) {
       await writeFile(options.out, incidents.map((incident) => `${JSON.stringify(incident)}\n`).join(""));

@@ -93,7 +93,7 @@ describe("the pipeline as separate processes on a real broker", () => {
   it("raises the demo's incidents, and every app stops cleanly on SIGTERM", async () => {
     const plan = demoPlan(examples, scratch);
     const rules = start(app("rules-engine"), plan.engineArgs, env);
-    const sink = start(app("sink-incidents"), [], env);
+    const sink = start(app("sink-incidents"), plan.sinkArgs, env);
     running.push(rules, sink);
     // As the demo does: the estate and advisories judged before the events.
     for (const step of plan.reference) await ingest(step);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { runService } from "@vigil/runtime";
-import { topics } from "@vigil/schema";
-import { cli, STAGE, startSinkIncidents } from "./index.ts";
+import { cli, isConfigError, STAGE, sinkTopics, startSinkIncidents } from "./index.ts";
 
 await runService(cli, {
   stage: STAGE,
-  topics: () => [topics.findings, topics.incidents, topics.dlq],
+  topics: () => sinkTopics,
   start: ({ transport, logger, metrics, values }) =>
     startSinkIncidents({ transport, logger, metrics, config: values }),
+  // A bad urgency matrix, escalation policy, priority list or outputs file is a configuration problem.
+  isConfigError,
 });
