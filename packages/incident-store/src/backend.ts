@@ -117,7 +117,7 @@ export interface IndexedIncident {
   assetId: string;
   organisation: string | null;
   lastSeen: string;
-  lastSeenMicros: bigint;
+  lastSeenMicros: number;
   updatedAt: string;
   /** Lower-cased title, asset id, host name, address and description, for text search. */
   searchText: string;
@@ -152,13 +152,15 @@ export function indexIncident(incident: IncidentV1): IndexedIncident {
   };
 }
 
-/** Microseconds since the epoch (PostgreSQL's timestamptz precision; further digits are dropped). */
-export function isoToMicros(iso: string): bigint {
+/**
+ * Microseconds since the epoch (PostgreSQL's timestamptz precision; further digits are dropped).
+ * A double holds them exactly until the year 2255.
+ */
+export function isoToMicros(iso: string): number {
   const millis = Date.parse(iso);
   if (Number.isNaN(millis)) throw new TypeError(`not a timestamp: ${iso}`);
   const fraction = /\.(\d+)/.exec(iso)?.[1] ?? "";
-  const micros = Number(fraction.slice(3, 6).padEnd(3, "0"));
-  return BigInt(millis) * 1000n + BigInt(micros);
+  return millis * 1000 + Number(fraction.slice(3, 6).padEnd(3, "0"));
 }
 
 export function searchTerms(text: string | undefined): string[] {
@@ -188,7 +190,7 @@ export interface SortPosition {
   severityRank: number;
   /** The record's own `last_seen` text, so that PostgreSQL compares exactly what it stored. */
   lastSeen: string;
-  lastSeenMicros: bigint;
+  lastSeenMicros: number;
   id: string;
 }
 
@@ -206,7 +208,7 @@ export function positionOf(indexed: IndexedIncident): SortPosition {
 export function compareQueueOrder(a: SortPosition, b: SortPosition): number {
   if (a.urgencyRank !== b.urgencyRank) return b.urgencyRank - a.urgencyRank;
   if (a.severityRank !== b.severityRank) return b.severityRank - a.severityRank;
-  if (a.lastSeenMicros !== b.lastSeenMicros) return a.lastSeenMicros > b.lastSeenMicros ? -1 : 1;
+  if (a.lastSeenMicros !== b.lastSeenMicros) return b.lastSeenMicros - a.lastSeenMicros;
   if (a.id === b.id) return 0;
   return a.id > b.id ? -1 : 1;
 }

@@ -91,3 +91,64 @@ describe("embedded store on a JSON-lines file", () => {
     expect(lines(path)).toHaveLength(1);
   });
 });
+
+describe("embedded queue order under random updates", () => {
+  it("pages exactly as a full sort of the newest versions would", async () => {
+    // A fixed pseudo-random sequence: updates move incidents up and down the queue.
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const urgencies = ["critical", "high", "medium", "low", undefined] as const;
+    const severities = ["informational", "low", "medium", "high", "critical"] as const;
+    const store = openEmbeddedStore();
+    const newest = new Map<string, ReturnType<typeof incident>>();
+    const versions = new Map<string, number>();
+    for (let step = 0; step < 2_000; step++) {
+      const id = `r-${random(80)}`;
+      const version = (versions.get(id) ?? 0) + 1 + random(2);
+      const urgency = urgencies[random(5)];
+      const record = incident({
+        id,
+        version,
+        severity: severities[random(5)] as (typeof severities)[number],
+        last_seen: at(random(4)),
+        ...(urgency !== undefined ? { urgency } : {}),
+      });
+      // Now and then a stale write, which must change nothing.
+      const stale = random(5) === 0 && versions.has(id);
+      await store.upsert(stale ? { ...record, version: versions.get(id) as number } : record);
+      if (!stale) {
+        versions.set(id, version);
+        newest.set(id, record);
+      }
+    }
+    const rank: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1 };
+    const severityRank: Record<string, number> = {
+      informational: 1,
+      low: 2,
+      medium: 3,
+      high: 4,
+      critical: 5,
+    };
+    const expected = [...newest.values()]
+      .sort(
+        (a, b) =>
+          (rank[b.urgency ?? ""] ?? 0) - (rank[a.urgency ?? ""] ?? 0) ||
+          (severityRank[b.severity] ?? 0) - (severityRank[a.severity] ?? 0) ||
+          Date.parse(b.last_seen) - Date.parse(a.last_seen) ||
+          (a.id < b.id ? 1 : -1),
+      )
+      .map((i) => `${i.id}@${i.version}`);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ limit: 7, ...(cursor !== undefined ? { cursor } : {}) });
+      paged.push(...page.incidents.map((i) => `${i.id}@${i.version}`));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(paged).toEqual(expected);
+    await store.close();
+  });
+});

@@ -15,6 +15,7 @@ import {
   type ListQuery,
   pageLimit,
   positionOf,
+  type SortPosition,
   searchTerms,
   type UpsertResult,
   validateEvents,
@@ -33,6 +34,11 @@ export interface EmbeddedStoreOptions {
 interface Row {
   incident: IncidentV1;
   indexed: IndexedIncident;
+  position: SortPosition;
+}
+
+function row(incident: IncidentV1, indexed: IndexedIncident): Row {
+  return { incident, indexed, position: positionOf(indexed) };
 }
 
 type Line = { kind: "incident"; incident: IncidentV1 } | { kind: "event"; event: IncidentEventV1 };
@@ -45,6 +51,8 @@ export class EmbeddedIncidentDatabase {
   readonly file: string | undefined;
   readonly #fsync: boolean;
   readonly #incidents = new Map<string, Row>();
+  /** Every row in queue order: a page is a binary search and a short walk, not a sort. */
+  readonly #queue: Row[] = [];
   readonly #events = new Map<string, IncidentEventV1>();
   readonly #eventsByIncident = new Map<string, IncidentEventV1[]>();
   #fd: number | undefined;
@@ -69,9 +77,11 @@ export class EmbeddedIncidentDatabase {
     const indexed = incidents.map((incident) => indexIncident(incident));
     const newest = new Map<string, Row>();
     for (const [i, incident] of incidents.entries()) {
-      const row = { incident, indexed: indexed[i] as IndexedIncident };
-      const seen = newest.get(row.indexed.id);
-      if (seen === undefined || seen.indexed.version < row.indexed.version) newest.set(row.indexed.id, row);
+      const candidate = row(incident, indexed[i] as IndexedIncident);
+      const seen = newest.get(candidate.indexed.id);
+      if (seen === undefined || seen.indexed.version < candidate.indexed.version) {
+        newest.set(candidate.indexed.id, candidate);
+      }
     }
     const written = new Map<string, Row>();
     for (const [id, row] of newest) {
@@ -80,13 +90,13 @@ export class EmbeddedIncidentDatabase {
     }
     // The file first: what is in memory is never ahead of what a restart would see.
     this.#append([...written.values()].map((row) => ({ kind: "incident", incident: row.incident })));
-    for (const [id, row] of written) this.#incidents.set(id, row);
-    return indexed.map((row, i) => {
-      const stored = this.#incidents.get(row.id) as Row;
+    for (const row of written.values()) this.#put(row);
+    return indexed.map((fields, i) => {
+      const stored = this.#incidents.get(fields.id) as Row;
       // Only the record that was written counts as the change, not its older twins in the batch.
-      const changed = written.get(row.id)?.incident === incidents[i];
-      if (changed) written.delete(row.id);
-      return { id: row.id, changed, version: stored.indexed.version };
+      const changed = written.get(fields.id)?.incident === incidents[i];
+      if (changed) written.delete(fields.id);
+      return { id: fields.id, changed, version: stored.indexed.version };
     });
   }
 
@@ -96,23 +106,37 @@ export class EmbeddedIncidentDatabase {
 
   list(query: ListQuery): IncidentPage {
     const limit = pageLimit(query.limit);
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const rows = this.#matching(query)
-      .filter((row) => after === undefined || compareQueueOrder(positionOf(row.indexed), after) > 0)
-      .sort((a, b) => compareQueueOrder(positionOf(a.indexed), positionOf(b.indexed)));
-    const page = rows.slice(0, limit);
+    const matches = matcher(query);
+    let start = 0;
+    if (query.cursor !== undefined) {
+      const after = decodeCursor(query.cursor);
+      start = this.#lowerBound(after);
+      const first = this.#queue[start];
+      if (first !== undefined && compareQueueOrder(first.position, after) === 0) start++;
+    }
+    const page: Row[] = [];
+    let more = false;
+    for (let i = start; i < this.#queue.length; i++) {
+      const candidate = this.#queue[i] as Row;
+      if (!matches(candidate.indexed)) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(candidate);
+    }
     const last = page.at(-1);
     return {
-      incidents: page.map((row) => row.incident),
-      ...(rows.length > limit && last !== undefined
-        ? { nextCursor: encodeCursor(positionOf(last.indexed)) }
-        : {}),
+      incidents: page.map((found) => found.incident),
+      ...(more && last !== undefined ? { nextCursor: encodeCursor(last.position) } : {}),
     };
   }
 
   counts(filter: IncidentFilter): IncidentCounts {
     const counts = emptyCounts();
-    for (const { indexed } of this.#matching(filter)) {
+    const matches = matcher(filter);
+    for (const { indexed } of this.#incidents.values()) {
+      if (!matches(indexed)) continue;
       counts.total++;
       const status = indexed.status as keyof IncidentCounts["byStatus"];
       counts.byStatus[status] = (counts.byStatus[status] ?? 0) + 1;
@@ -137,23 +161,23 @@ export class EmbeddedIncidentDatabase {
     return [...(this.#eventsByIncident.get(incidentId) ?? [])];
   }
 
-  #matching(filter: IncidentFilter): Row[] {
-    const statuses = asList(filter.status);
-    const urgencies = asList(filter.urgency);
-    const severities = asList(filter.severity);
-    const terms = searchTerms(filter.text);
-    const rows: Row[] = [];
-    for (const row of this.#incidents.values()) {
-      const { indexed } = row;
-      if (statuses && !statuses.includes(indexed.status as never)) continue;
-      if (urgencies && (indexed.urgency === null || !urgencies.includes(indexed.urgency))) continue;
-      if (severities && !severities.includes(indexed.severity)) continue;
-      if (filter.asset !== undefined && indexed.assetId !== filter.asset) continue;
-      if (filter.organisation !== undefined && indexed.organisation !== filter.organisation) continue;
-      if (!terms.every((term) => indexed.searchText.includes(term))) continue;
-      rows.push(row);
+  #put(next: Row): void {
+    const current = this.#incidents.get(next.indexed.id);
+    if (current !== undefined) this.#queue.splice(this.#lowerBound(current.position), 1);
+    this.#queue.splice(this.#lowerBound(next.position), 0, next);
+    this.#incidents.set(next.indexed.id, next);
+  }
+
+  /** The first index whose row does not sort before `position`. */
+  #lowerBound(position: SortPosition): number {
+    let low = 0;
+    let high = this.#queue.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareQueueOrder((this.#queue[middle] as Row).position, position) < 0) low = middle + 1;
+      else high = middle;
     }
-    return rows;
+    return low;
   }
 
   #putEvent(event: IncidentEventV1): void {
@@ -188,7 +212,7 @@ export class EmbeddedIncidentDatabase {
             const indexed = indexIncident(line.incident);
             const current = this.#incidents.get(indexed.id);
             if (current === undefined || current.indexed.version < indexed.version) {
-              this.#incidents.set(indexed.id, { incident: line.incident, indexed });
+              this.#put(row(line.incident, indexed));
             }
           } else if (line.kind === "event") {
             const [event] = validateEvents([line.event]);
@@ -226,6 +250,20 @@ export class EmbeddedIncidentDatabase {
       this.#fd = undefined;
     }
   }
+}
+
+function matcher(filter: IncidentFilter): (indexed: IndexedIncident) => boolean {
+  const statuses = asList(filter.status);
+  const urgencies = asList(filter.urgency);
+  const severities = asList(filter.severity);
+  const terms = searchTerms(filter.text);
+  return (indexed) =>
+    (statuses === undefined || statuses.includes(indexed.status as never)) &&
+    (urgencies === undefined || (indexed.urgency !== null && urgencies.includes(indexed.urgency))) &&
+    (severities === undefined || severities.includes(indexed.severity)) &&
+    (filter.asset === undefined || indexed.assetId === filter.asset) &&
+    (filter.organisation === undefined || indexed.organisation === filter.organisation) &&
+    terms.every((term) => indexed.searchText.includes(term));
 }
 
 function compareEvents(a: IncidentEventV1, b: IncidentEventV1): number {

@@ -196,7 +196,7 @@ export class PostgresIncidentStore implements IncidentStoreBackend {
               urgencyRank: last.urgency_rank,
               severityRank: last.severity_rank,
               lastSeen: last.last_seen_text,
-              lastSeenMicros: 0n,
+              lastSeenMicros: 0,
               id: last.document.id,
             }),
           }
@@ -361,16 +361,22 @@ class WhereBuilder {
 
   filter(filter: IncidentFilter): void {
     const statuses = asList(filter.status);
-    if (statuses) this.add((p) => `status = ANY(${p(statuses)}::text[])`);
+    if (statuses) this.#oneOf("status", statuses);
     const urgencies = asList(filter.urgency);
-    if (urgencies) this.add((p) => `urgency = ANY(${p(urgencies)}::text[])`);
+    if (urgencies) this.#oneOf("urgency", urgencies);
     const severities = asList(filter.severity);
-    if (severities) this.add((p) => `severity = ANY(${p(severities)}::text[])`);
+    if (severities) this.#oneOf("severity", severities);
     if (filter.asset !== undefined) this.add((p) => `asset_id = ${p(filter.asset)}`);
     if (filter.organisation !== undefined) this.add((p) => `organisation = ${p(filter.organisation)}`);
     for (const term of searchTerms(filter.text)) {
       this.add((p) => `search_text LIKE ${p(`%${escapeLike(term)}%`)} ESCAPE '\\'`);
     }
+  }
+
+  /** One value is an equality, so that the planner can walk the (status, queue order) index. */
+  #oneOf(column: string, values: readonly string[]): void {
+    if (values.length === 1) this.add((p) => `${column} = ${p(values[0])}`);
+    else this.add((p) => `${column} = ANY(${p(values)}::text[])`);
   }
 
   sql(): string {
