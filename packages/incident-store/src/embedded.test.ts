@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IncidentEventV1, IncidentV1 } from "@vigil/schema";
 import { afterEach, describe, expect, it } from "vitest";
 import { at, event, incident, incidentStoreContract } from "./contract.ts";
 import { createIncidentStore } from "./create.ts";
@@ -92,6 +93,20 @@ describe("embedded store on a JSON-lines file", () => {
   });
 });
 
+describe("the contract's records", () => {
+  it("are valid IncidentV1 and IncidentEventV1 records, urgency and owner included", () => {
+    const record = incident({
+      urgency: "high",
+      organisation: "ops",
+      assetOwner: "it",
+      hostname: "h",
+      ip: "10.0.0.1",
+    });
+    expect(IncidentV1.parse(record)).toMatchObject({ urgency: "high", owner: { organisation: "ops" } });
+    expect(IncidentEventV1.safeParse(event("e", "i", at(0), "acknowledged")).success).toBe(true);
+  });
+});
+
 describe("embedded queue order under random updates", () => {
   it("pages exactly as a full sort of the newest versions would", async () => {
     // A fixed pseudo-random sequence: updates move incidents up and down the queue.
@@ -147,6 +162,7 @@ describe("embedded queue order under random updates", () => {
       const page = await store.list({ limit: 7, ...(cursor !== undefined ? { cursor } : {}) });
       paged.push(...page.incidents.map((i) => `${i.id}@${i.version}`));
       cursor = page.nextCursor;
+      if (paged.length > 1_000) throw new Error("paging does not end");
     } while (cursor !== undefined);
     expect(paged).toEqual(expected);
     await store.close();
