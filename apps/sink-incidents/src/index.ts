@@ -16,7 +16,7 @@ import {
   type OwnerDirectory,
   PolicyFileError,
 } from "@vigil/incidents";
-import { type Logger, PipelineMetrics } from "@vigil/observability";
+import { inSpan, type Logger, PipelineMetrics } from "@vigil/observability";
 import { loadPriorityList, PriorityListError } from "@vigil/rules";
 import {
   type FindingV1,
@@ -340,7 +340,8 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
       return publish(result);
     },
     // Timers that fell due while this batch moved the clock: published with the batch.
-    afterBatch: () => publish(domain.onTick(clock())),
+    // Its own trace: an escalation is caused by time passing, not by one record.
+    afterBatch: () => inSpan(`${STAGE} escalate`, {}, () => publish(domain.onTick(clock()))),
   });
 
   // Wall clock: timers fall due while no finding arrives.
@@ -351,7 +352,7 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
       : setInterval(() => {
           ticking = ticking
             .then(async () => {
-              const outputs = publish(domain.onTick(clock()));
+              const outputs = inSpan(`${STAGE} escalate`, {}, () => publish(domain.onTick(clock())));
               if (outputs.length > 0) await sendOutputs(transport, outputs);
             })
             .catch((error: unknown) =>

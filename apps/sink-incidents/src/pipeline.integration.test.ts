@@ -167,7 +167,7 @@ describe("rules-engine -> sink-incidents on a real Kafka broker", () => {
     await first.stop();
     await firstTransport.close();
     const second = await startSink(kafka("sink-2"));
-    expect(second.store.get(dcIncidentId)).toMatchObject({ version: 2, finding_count: 2 });
+    expect(second.domain.get(dcIncidentId)).toMatchObject({ version: 2, finding_count: 2 });
 
     // Re-publish a finding the first instance already processed, byte for byte.
     const findingsTopic = topicName(topics.findings, prefix);
