@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FindingV1, Severity } from "@vigil/schema";
+import type { Severity } from "@vigil/schema";
 import { severityRank } from "@vigil/schema";
 
 /** `fnd-` + 128 bits of sha256 over rule id, rule version and the triggering event ids. */
