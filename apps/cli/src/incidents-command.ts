@@ -707,7 +707,7 @@ function incidentLine(record: ConsumedMessage, json: boolean): string | undefine
   if (json) return jsonLine(incident);
   return [
     clock(Date.parse(incident.updated_at)),
-    "incident ",
+    "incident",
     (incident.urgency ?? "-").toUpperCase().padEnd(8),
     incident.status.padEnd(11),
     `L${incident.escalation?.level ?? 0}`,
@@ -726,7 +726,7 @@ function eventLine(record: ConsumedMessage, json: boolean): string | undefined {
   if (json) return jsonLine(event);
   return [
     clock(Date.parse(event.time)),
-    "event    ",
+    "event   ",
     event.type.padEnd(16),
     printable(event.incident_id),
     `by ${printable(event.actor)}:`,
