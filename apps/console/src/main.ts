@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { createIncidentStore } from "@vigil/incident-store";
+import { runService } from "@vigil/runtime";
+import {
+  ConsoleConfigError,
+  cli,
+  consoleTopics,
+  loadTokens,
+  parseTokensEnv,
+  STAGE,
+  startConsole,
+  TokensError,
+} from "./index.ts";
+
+await runService(cli, {
+  stage: STAGE,
+  topics: () => consoleTopics,
+  start: async ({ transport, logger, values }) => {
+    const tokens = [
+      ...(values.tokens ? await loadTokens(values.tokens) : []),
+      ...parseTokensEnv(process.env.VIGIL_CONSOLE_TOKENS ?? ""),
+    ];
+    // Without the sink's database the console keeps its own copy, built from the topics.
+    const store = await createIncidentStore(values.databaseUrl ? { databaseUrl: values.databaseUrl } : {});
+    const running = await startConsole({
+      transport,
+      store,
+      logger,
+      mirror: !values.databaseUrl,
+      config: {
+        listen: values.listen,
+        tokens,
+        topicPrefix: values.topicPrefix,
+        consoleUrl: values.consoleUrl,
+      },
+    });
+    return {
+      stop: async () => {
+        await running.stop();
+        await store.close();
+      },
+    };
+  },
+  isConfigError: (error) => error instanceof TokensError || error instanceof ConsoleConfigError,
+});
