@@ -3,6 +3,7 @@ import path from "node:path";
 import { ConfigError, defineCli } from "@vigil/config";
 import { z } from "zod";
 import { runDemo } from "./demo.ts";
+import { incidentsCommand } from "./incidents-command.ts";
 import { formatIncidents } from "./present.ts";
 import { referenceCommand } from "./reference-command.ts";
 import { rulesCommand } from "./rules-command.ts";
@@ -72,6 +73,8 @@ Commands:
   sigma match        match events against Sigma rules: one JSON line per match
   reference publish  validate baselines, priority lists or exceptions and publish them to vigil.reference
   reference withdraw remove a published reference document
+  incidents list     the incidents, most urgent first (store or vigil.incidents); show ID; tail
+  incidents ack ID   acknowledge (stops the escalation clock); resolve ID
 
 Run 'vigil <command> --help' for a command's options.
 `;
@@ -96,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === "reference") return referenceCommand(rest, io);
+  if (command === "incidents") return incidentsCommand(rest, io);
   if (command !== "demo") {
     process.stderr.write(`vigil: unknown command '${command}'\n\n${usage}`);
     return 2;
