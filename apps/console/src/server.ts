@@ -314,6 +314,11 @@ export function createHandler(deps: HandlerDeps) {
         if (!page.login && !authenticate(request, auth)) return redirect(response, "/login");
         return await serveStatic(response, page.file, page.type);
       }
+      if (path === "/favicon.ico") {
+        response.statusCode = 204;
+        response.end();
+        return;
+      }
       if (!path.startsWith("/api/")) throw new HttpError(404, "not found");
 
       if (path === "/api/login" || path === "/api/logout") {

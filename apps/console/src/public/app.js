@@ -283,20 +283,24 @@ function definitionList(pairs) {
 }
 
 function timelineItems(incident, events) {
-  const items = events.map((event) => ({
-    id: event.id,
-    time: event.time,
-    type: event.type,
-    actor: event.actor,
-    summary: event.summary,
-  }));
-  // The incident's own (bounded) timeline covers what the store has not received yet.
-  const seen = new Set(items.map((item) => `${item.time}|${item.type}|${item.actor}`));
-  for (const entry of incident.timeline ?? []) {
-    if (!seen.has(`${entry.time}|${entry.type}|${entry.actor}`)) items.push({ ...entry, id: undefined });
+  const items = [];
+  const ids = new Set();
+  for (const event of [...events, ...(state.liveEvents.get(incident.id) ?? [])]) {
+    if (ids.has(event.id)) continue;
+    ids.add(event.id);
+    items.push({
+      id: event.id,
+      time: event.time,
+      type: event.type,
+      actor: event.actor,
+      summary: event.summary,
+    });
   }
-  const live = state.liveEvents.get(incident.id) ?? [];
-  for (const event of live) if (!items.some((item) => item.id === event.id)) items.push(event);
+  // The incident's own (bounded) timeline covers what neither the store nor the stream brought yet.
+  const key = (item) => `${item.time}|${item.type}|${item.actor}|${item.summary}`;
+  const seen = new Set(items.map(key));
+  for (const entry of incident.timeline ?? [])
+    if (!seen.has(key(entry))) items.push({ ...entry, id: undefined });
   return items.sort((a, b) => a.time.localeCompare(b.time));
 }
 
@@ -442,18 +446,23 @@ function renderAssetCard(card, incident) {
 
 function actionForm(incident) {
   if (state.me?.role !== "analyst") return el("p", { class: "muted" }, "Viewers cannot act on incidents.");
-  const message = el("p", { id: "action-message", role: "status" });
+  // Kept in the state: a pushed change re-renders the page while the analyst reads the answer.
+  const message = el("p", { id: "action-message", role: "status" }, state.actionMessage ?? "");
+  const say = (text) => {
+    state.actionMessage = text;
+    message.textContent = text;
+  };
   const send = async (body) => {
-    message.textContent = "";
+    say("");
     try {
       const { id } = await api(`/api/incidents/${encodeURIComponent(incident.id)}/actions`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
-      message.textContent = `Sent (${id}); the timeline updates when the sink applies it.`;
+      say(`Sent (${id}); the timeline updates when the sink applies it.`);
     } catch (error) {
-      message.textContent = `Refused: ${error.message}`;
+      say(`Refused: ${error.message}`);
     }
   };
   const input = (name, placeholder) => el("input", { name, placeholder, "aria-label": placeholder });
@@ -518,6 +527,17 @@ function actionForm(incident) {
 
 function renderIncident(detail) {
   const { incident, events, asset, advisories } = detail;
+  // What the analyst was typing survives a live re-render.
+  const typed = [...document.querySelectorAll("#incident .actions [name]")].map((field) => [
+    field.name,
+    field.value,
+  ]);
+  const restore = () => {
+    for (const [name, value] of typed) {
+      const field = document.querySelector(`#incident .actions [name="${name}"]`);
+      if (field) field.value = value;
+    }
+  };
   view(
     el(
       "article",
@@ -605,9 +625,11 @@ function renderIncident(detail) {
       section("Timeline", renderTimeline(incident, events)),
     ),
   );
+  restore();
 }
 
 async function showIncident(id) {
+  state.actionMessage = undefined;
   view(el("p", {}, "Loading…"));
   const detail = await api(`/api/incidents/${encodeURIComponent(id)}`);
   state.current = { kind: "incident", id, detail };
