@@ -9,7 +9,7 @@ import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConsole, startConsole } from "./index.ts";
-import { finding, HOSTILE } from "./test-fixtures.ts";
+import { exampleTables, finding, HOSTILE } from "./test-fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const screenshots = new URL("../screenshots/", import.meta.url);
@@ -64,6 +64,7 @@ describe("the console in headless Chromium, on the real broker", () => {
     running = await startConsole({
       transport,
       store,
+      tables: await exampleTables(),
       logger,
       config: {
         listen: "127.0.0.1:0",
@@ -147,6 +148,14 @@ describe("the console in headless Chromium, on the real broker", () => {
       `document.querySelectorAll("#timeline li[data-type=acknowledged]").length === 1`,
     );
     await page.screenshot({ path: new URL("incident.png", screenshots).pathname, fullPage: true });
+
+    // The pictures: incidents over time by urgency, patch compliance by baseline class.
+    await page.click("header nav a >> text=Dashboard");
+    await page.waitForSelector("#chart-over-time rect[data-urgency=critical]");
+    await page.waitForSelector("#chart-compliance rect[data-part=below]");
+    await page.screenshot({ path: new URL("dashboard.png", screenshots).pathname, fullPage: true });
+    await page.click("header nav a >> text=Unmanaged hosts");
+    await page.waitForSelector("#view >> text=printer-7");
 
     expect(errors).toEqual([]);
     expect(existsSync(new URL("queue.png", screenshots))).toBe(true);

@@ -742,7 +742,7 @@ function overTimeChart(data) {
   const series = data.series;
   const totals = series.map((point) => data.urgencies.reduce((sum, u) => sum + point[u], 0));
   const max = Math.max(1, ...totals);
-  const barWidth = series.length ? Math.max(4, (width - 2 * pad) / series.length - 4) : 0;
+  const barWidth = series.length ? Math.min(48, Math.max(4, (width - 2 * pad) / series.length - 4)) : 0;
   const bars = series.flatMap((point, index) => {
     let y = height - pad;
     const x = pad + index * (barWidth + 4);
