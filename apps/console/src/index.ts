@@ -3,7 +3,17 @@ import type { AddressInfo } from "node:net";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
 import type { IncidentStoreBackend } from "@vigil/incident-store";
 import type { Logger } from "@vigil/observability";
-import { IncidentEventV1, IncidentV1, type TopicSpec, topicName, topics } from "@vigil/schema";
+import { ReferenceTableSet } from "@vigil/rules";
+import {
+  AdvisoryV1,
+  HostV1,
+  IncidentEventV1,
+  IncidentV1,
+  ReferenceDocumentV1,
+  type TopicSpec,
+  topicName,
+  topics,
+} from "@vigil/schema";
 import { followGlobalTable, type Transport } from "@vigil/stream";
 import { z } from "zod";
 import { Authenticator, type TokenEntry } from "./auth.ts";
@@ -66,6 +76,32 @@ export const cli = defineCli({
       description: "The address browsers use (https:// marks the session cookie Secure)",
       schema: z.url().optional(),
     },
+    priorityList: {
+      flag: "priority-list",
+      env: "VIGIL_PRIORITY_LIST",
+      type: "string",
+      multiple: true,
+      description:
+        "Priority list (YAML) for asset cards, besides those published on vigil.reference (repeatable)",
+      schema: z.array(z.string().min(1)).default([]),
+    },
+    baselines: {
+      flag: "baselines",
+      env: "VIGIL_BASELINES",
+      type: "string",
+      multiple: true,
+      description:
+        "Baselines file (YAML) for asset cards and compliance, besides vigil.reference (repeatable)",
+      schema: z.array(z.string().min(1)).default([]),
+    },
+    exceptions: {
+      flag: "exceptions",
+      env: "VIGIL_EXCEPTIONS",
+      type: "string",
+      multiple: true,
+      description: "Exceptions file (YAML), besides those published on vigil.reference (repeatable)",
+      schema: z.array(z.string().min(1)).default([]),
+    },
     databaseUrl: {
       flag: "database-url",
       env: "DATABASE_URL",
@@ -97,7 +133,53 @@ export interface ConsoleConfig {
 }
 
 /** Every topic the console reads or writes: what `prepareApp` checks exists. */
-export const consoleTopics: TopicSpec[] = [topics.incidents, topics.incidentEvents, topics.incidentCommands];
+export const consoleTopics: TopicSpec[] = [
+  topics.incidents,
+  topics.incidentEvents,
+  topics.incidentCommands,
+  topics.reference,
+  topics.inventoryHosts,
+  topics.advisories,
+];
+
+/**
+ * The reference tables for asset cards and compliance: local files, then vigil.reference, the
+ * inventory's hosts and the advisories held whole and followed live, as the rules engine does.
+ */
+export async function followReferenceTables(options: {
+  transport: Transport;
+  logger: Logger;
+  topicPrefix: string;
+  files?: { baselines?: string[]; priorityLists?: string[]; exceptions?: string[] };
+}): Promise<{ tables: ReferenceTableSet; stop(): Promise<void> }> {
+  const { transport, logger, topicPrefix: prefix } = options;
+  const tables = new ReferenceTableSet();
+  await tables.loadFiles(options.files ?? {});
+  const reference = topicName(topics.reference, prefix);
+  const hosts = topicName(topics.inventoryHosts, prefix);
+  const follower = await followGlobalTable({
+    transport,
+    topics: [reference, hosts, topicName(topics.advisories, prefix)],
+    groupPrefix: `${prefix}vigil-console.tables`,
+    logger,
+    apply: (message) => {
+      const key = message.key === null ? "" : String(message.key);
+      const value: unknown = message.value === null ? null : JSON.parse(String(message.value));
+      if (message.topic === reference) {
+        const [kind, ...rest] = key.split("/");
+        if (value === null) tables.removeDocument(kind as ReferenceDocumentV1["kind"], rest.join("/"));
+        else tables.setDocument(ReferenceDocumentV1.parse(value));
+      } else if (message.topic === hosts) {
+        if (value === null) tables.removeHost(key);
+        else tables.applyHost(HostV1.parse(value));
+      } else if (value === null) tables.removeAdvisory(key);
+      else tables.applyAdvisory(AdvisoryV1.parse(value));
+    },
+  });
+  await follower.ready;
+  logger.info({ tables: tables.sizes() }, "console reference tables restored");
+  return { tables, stop: () => follower.stop() };
+}
 
 export interface ConsoleDeps {
   transport: Transport;
