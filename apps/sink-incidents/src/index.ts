@@ -253,6 +253,12 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
       ...(config.storeFile ? { file: config.storeFile } : {}),
     }));
 
+  // One transaction per batch (incidents, events, actions together), under ids that fence a crashed
+  // predecessor: its open transaction is aborted before the table is read back.
+  const transactionalId = `${prefix}${config.groupId}.sink`;
+  const tickTransactionalId = `${transactionalId}.ticks`;
+  await deps.transport.sendAtomically([], transactionalId);
+  await deps.transport.sendAtomically([], tickTransactionalId);
   await restore(deps.transport, incidentsTopic, domain, logger);
 
   // Event clock: the newest finding time, so a replay of last year's findings escalates as it did then.
@@ -316,6 +322,7 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
     logger,
     metrics,
     maxBatchSize: DEFAULT_MAX_FINDING_IDS,
+    transactionalId,
     ...(deps.sendRetry ? { sendRetry: deps.sendRetry } : {}),
     handle: async (value, message) => {
       if (needsRestore(message)) {
@@ -353,7 +360,7 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
           ticking = ticking
             .then(async () => {
               const outputs = inSpan(`${STAGE} escalate`, {}, () => publish(domain.onTick(clock())));
-              if (outputs.length > 0) await sendOutputs(transport, outputs);
+              if (outputs.length > 0) await sendOutputs(transport, outputs, tickTransactionalId);
             })
             .catch((error: unknown) =>
               logger.error({ err: error }, "escalation tick failed; retried next tick"),
@@ -397,10 +404,11 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
   };
 }
 
-async function sendOutputs(transport: Transport, outputs: Output[]): Promise<void> {
+async function sendOutputs(transport: Transport, outputs: Output[], transactionalId: string): Promise<void> {
   const byTopic = new Map<string, OutgoingMessage[]>();
   for (const { topic, message } of outputs) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-  for (const [topic, messages] of byTopic) await withRetry(() => transport.send(topic, messages));
+  const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  await withRetry(() => transport.sendAtomically(batches, transactionalId));
 }
 
 /** Organisations and contacts of the priority lists: where level-1 notifications go. */
@@ -541,6 +549,11 @@ async function restore(
   logger.info({ topic, records: records.length, incidents: domain.size, skipped }, "incident table restored");
 }
 
+function asBuffer(message: OutgoingMessage): { value: Buffer | null } {
+  if (message.value === null) return { value: null };
+  return { value: Buffer.isBuffer(message.value) ? message.value : Buffer.from(message.value) };
+}
+
 /** The same transport, calling `onAcknowledged` with the messages of `topic` once a send to it resolved. */
 function tapAcknowledged(
   transport: Transport,
@@ -551,21 +564,15 @@ function tapAcknowledged(
     kind: transport.kind,
     createTopics: (configs) => transport.createTopics(configs),
     listTopics: () => transport.listTopics(),
-    // The sink publishes with `send` only; an atomic send passes through untapped.
-    sendAtomically: (batches, transactionalId) => transport.sendAtomically(batches, transactionalId),
+    sendAtomically: async (batches, transactionalId) => {
+      await transport.sendAtomically(batches, transactionalId);
+      for (const batch of batches)
+        if (batch.topic === topic) await onAcknowledged(batch.messages.map(asBuffer));
+    },
     send: async (name: string, messages: OutgoingMessage[]) => {
       await transport.send(name, messages);
       if (name === topic) {
-        await onAcknowledged(
-          messages.map((message) => ({
-            value:
-              message.value === null
-                ? null
-                : Buffer.isBuffer(message.value)
-                  ? message.value
-                  : Buffer.from(message.value),
-          })),
-        );
+        await onAcknowledged(messages.map(asBuffer));
       }
     },
     subscribe: (options) => transport.subscribe(options),

@@ -313,12 +313,13 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
       kind: transport.kind,
       createTopics: (configs) => transport.createTopics(configs),
       listTopics: () => transport.listTopics(),
-      sendAtomically: (batches, id) => transport.sendAtomically(batches, id),
-      send: async (topic, messages) => {
-        if (topic === topicName(topics.incidents, prefix) && failures-- > 0)
+      // The sink publishes each batch in one transaction: fail the first one that carries incidents.
+      sendAtomically: async (batches, id) => {
+        if (batches.some((b) => b.topic === topicName(topics.incidents, prefix)) && failures-- > 0)
           throw new Error("broker unavailable");
-        return transport.send(topic, messages);
+        return transport.sendAtomically(batches, id);
       },
+      send: (topic, messages) => transport.send(topic, messages),
       subscribe: (options) => transport.subscribe(options),
       readAll: (topic, options) => transport.readAll(topic, options),
       endOffsets: (topic) => transport.endOffsets(topic),

@@ -31,6 +31,13 @@ export interface ProcessorOptions<S extends z.ZodType> {
   afterBatch?: (batch: Batch) => Promise<Output[]> | Output[];
   logger: Logger;
   metrics?: PipelineMetrics;
+  /**
+   * Publish each batch's outputs (dead letters included) in one Kafka transaction under this id:
+   * all or none become visible, so a crash between two output topics never leaves half a batch
+   * published (which a redelivery would then skip as already applied). Call
+   * `transport.sendAtomically([], id)` before restoring state, to fence a crashed predecessor.
+   */
+  transactionalId?: string;
   /** Retry of sends (transient broker trouble). When spent, the batch is not committed and is redelivered. */
   sendRetry?: RetryPolicy;
   maxBatchSize?: number;
@@ -134,6 +141,18 @@ export async function runProcessor<S extends z.ZodType>(
       const list = byTopic.get(topic) ?? [];
       list.push(message);
       byTopic.set(topic, list);
+    }
+    const onRetry = (error: unknown, attempt: number, delayMs: number) => {
+      metrics?.recordRetry("send");
+      logger.warn({ err: error, attempt, delayMs }, "send failed; retrying");
+    };
+    if (options.transactionalId !== undefined && byTopic.size > 0) {
+      const transactionalId = options.transactionalId;
+      const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      await withRetry(() => transport.sendAtomically(batches, transactionalId), { policy, onRetry });
+      for (const [topic, messages] of byTopic)
+        if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
+      return;
     }
     for (const [topic, messages] of byTopic) {
       await withRetry(() => transport.send(topic, messages), {
