@@ -301,6 +301,14 @@ function sameOrigin(request: IncomingMessage): boolean {
   }
 }
 
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, "malformed path");
+  }
+}
+
 export function createHandler(deps: HandlerDeps) {
   const { auth, store, logger } = deps;
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -365,7 +373,7 @@ export function createHandler(deps: HandlerDeps) {
         if (caller.role !== "analyst") throw new HttpError(403, "the analyst role is required");
         const match = /^\/api\/incidents\/([^/]+)\/actions$/.exec(path);
         if (!match?.[1]) throw new HttpError(404, "not found");
-        const command = await postAction(deps, caller, decodeURIComponent(match[1]), await readBody(request));
+        const command = await postAction(deps, caller, pathSegment(match[1]), await readBody(request));
         return sendJson(response, 202, { id: command.id, command });
       }
       if (method !== "GET") throw new HttpError(405, "GET or POST only");
@@ -410,7 +418,7 @@ export function createHandler(deps: HandlerDeps) {
       }
       const incidentMatch = /^\/api\/incidents\/([^/]+)$/.exec(path);
       if (incidentMatch?.[1]) {
-        const id = decodeURIComponent(incidentMatch[1]);
+        const id = pathSegment(incidentMatch[1]);
         const incident = await store.get(id);
         if (!incident) throw new HttpError(404, "no such incident");
         const events = await store.events(id);
@@ -433,7 +441,7 @@ export function createHandler(deps: HandlerDeps) {
       }
       const assetMatch = /^\/api\/assets\/([^/]+)$/.exec(path);
       if (assetMatch?.[1]) {
-        const id = decodeURIComponent(assetMatch[1]);
+        const id = pathSegment(assetMatch[1]);
         const page = await store.list({ asset: id, status: OPEN_STATUSES, limit: 1000 });
         const card = deps.tables ? assetCard(deps.tables, id, deps.now().getTime()) : undefined;
         return sendJson(response, 200, { id, incidents: page.incidents.sort(queueOrder), card });
