@@ -79,12 +79,23 @@ const findingsDone = performance.now();
 await sink.delivered();
 const deliveredAt = performance.now();
 const incidents = sink.domain.size;
-const versions = (await transport.readAll(topicName(topics.incidents, prefix))).length;
+const records = await transport.readAll(topicName(topics.incidents, prefix));
+const versions = records.length;
+// A redelivered batch may write a version again; it must be the same version, never another one.
+const byVersion = new Map<string, string>();
+let conflicting = 0;
+for (const record of records) {
+  const incident = JSON.parse(String(record.value)) as { id: string; version: number; finding_count: number };
+  const key = `${incident.id}@${incident.version}`;
+  const seen = byVersion.get(key);
+  if (seen !== undefined && seen !== String(incident.finding_count)) conflicting++;
+  byVersion.set(key, String(incident.finding_count));
+}
 await sink.stop();
 await transport.close();
 const seconds = (findingsDone - started) / 1000;
 process.stdout.write(
-  `${total} findings -> ${incidents} incidents (${versions} incident versions) in ${seconds.toFixed(1)} s: ` +
+  `${total} findings -> ${incidents} incidents (${byVersion.size} incident versions, ${versions - byVersion.size} written twice, ${conflicting} conflicting) in ${seconds.toFixed(1)} s: ` +
     `${Math.round(total / seconds)} findings/s, ${Math.round(versions / seconds)} incident versions/s; ` +
     `store and outputs caught up ${((deliveredAt - findingsDone) / 1000).toFixed(1)} s later (node ${process.version}, one process)\n`,
 );

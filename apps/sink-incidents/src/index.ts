@@ -29,7 +29,6 @@ import {
   topics,
 } from "@vigil/schema";
 import {
-  type ConsumedMessage,
   deadLetterMessage,
   deadLetterTopic,
   decodeValue,
@@ -266,18 +265,28 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
   const clock = (): Date =>
     config.clock === "event" ? new Date(eventNow > 0 ? eventNow : wallNow().getTime()) : wallNow();
 
+  // A failed publication leaves the table ahead of the broker: the next batch starts from a table
+  // rebuilt from what the broker acknowledged (batches run one at a time, so nothing interleaves).
+  let behind = false;
   // Sees what the broker acknowledged: the --out file gets only published incidents, in order.
-  const transport = tapAcknowledged(deps.transport, incidentsTopic, async (messages) => {
-    if (!config.out) return;
-    const lines = messages.flatMap((message) => (message.value === null ? [] : [`${message.value}\n`]));
-    if (lines.length === 0) return;
-    try {
-      await appendFile(config.out, lines.join(""));
-    } catch (error) {
-      // The file is a convenience copy; Kafka is the record. A full disk must not stop the pipeline.
-      logger.error({ err: error, file: config.out }, "cannot append incidents to the --out file");
-    }
-  });
+  const transport = tapAcknowledged(
+    deps.transport,
+    incidentsTopic,
+    () => {
+      behind = true;
+    },
+    async (messages) => {
+      if (!config.out) return;
+      const lines = messages.flatMap((message) => (message.value === null ? [] : [`${message.value}\n`]));
+      if (lines.length === 0) return;
+      try {
+        await appendFile(config.out, lines.join(""));
+      } catch (error) {
+        // The file is a convenience copy; Kafka is the record. A full disk must not stop the pipeline.
+        logger.error({ err: error, file: config.out }, "cannot append incidents to the --out file");
+      }
+    },
+  );
 
   const source = `vigil/${STAGE}`;
   const publish = (result: {
@@ -296,16 +305,6 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
     ),
   ];
 
-  // Redelivery in the same process means a send failed: rebuild from what the broker holds.
-  const handled = new Map<string, bigint>();
-  const needsRestore = (message: ConsumedMessage): boolean => {
-    const key = `${message.topic}/${message.partition}`;
-    const offset = BigInt(message.offset);
-    const last = handled.get(key);
-    handled.set(key, offset);
-    return last !== undefined && offset <= last;
-  };
-
   const findingsTopic = name(topics.findings);
   const processor = await runProcessor({
     stage: STAGE,
@@ -323,12 +322,14 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
     metrics,
     maxBatchSize: DEFAULT_MAX_FINDING_IDS,
     transactionalId,
+    exclusive: true,
     ...(deps.sendRetry ? { sendRetry: deps.sendRetry } : {}),
     handle: async (value, message) => {
-      if (needsRestore(message)) {
+      if (behind) {
+        behind = false;
         logger.warn(
           { topic: message.topic, offset: message.offset },
-          "batch redelivered: restoring incidents",
+          "a publication failed: restoring incidents before going on",
         );
         // A fresh table: restoring into the current one would keep what the broker never got.
         domain = new IncidentDomain(domainOptions);
@@ -558,6 +559,7 @@ function asBuffer(message: OutgoingMessage): { value: Buffer | null } {
 function tapAcknowledged(
   transport: Transport,
   topic: string,
+  onFailed: () => void,
   onAcknowledged: (messages: Array<{ value: Buffer | null }>) => Promise<void>,
 ): Transport {
   return {
@@ -565,12 +567,22 @@ function tapAcknowledged(
     createTopics: (configs) => transport.createTopics(configs),
     listTopics: () => transport.listTopics(),
     sendAtomically: async (batches, transactionalId) => {
-      await transport.sendAtomically(batches, transactionalId);
+      try {
+        await transport.sendAtomically(batches, transactionalId);
+      } catch (error) {
+        onFailed();
+        throw error;
+      }
       for (const batch of batches)
         if (batch.topic === topic) await onAcknowledged(batch.messages.map(asBuffer));
     },
     send: async (name: string, messages: OutgoingMessage[]) => {
-      await transport.send(name, messages);
+      try {
+        await transport.send(name, messages);
+      } catch (error) {
+        onFailed();
+        throw error;
+      }
       if (name === topic) {
         await onAcknowledged(messages.map(asBuffer));
       }

@@ -311,7 +311,24 @@ class KafkaTransport implements Transport {
     }
   }
 
-  async sendAtomically(
+  /** One transaction at a time per transactional id: Kafka refuses concurrent ones (batches of several partitions arrive at once). */
+  private readonly atomicQueues = new Map<string, Promise<void>>();
+
+  sendAtomically(
+    batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
+    transactionalId: string,
+  ): Promise<void> {
+    const previous = this.atomicQueues.get(transactionalId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.sendAtomicallyNow(batches, transactionalId));
+    const settled = next.catch(() => {});
+    this.atomicQueues.set(transactionalId, settled);
+    void settled.then(() => {
+      if (this.atomicQueues.get(transactionalId) === settled) this.atomicQueues.delete(transactionalId);
+    });
+    return next;
+  }
+
+  private async sendAtomicallyNow(
     batches: Array<{ topic: string; messages: OutgoingMessage[] }>,
     transactionalId: string,
   ): Promise<void> {

@@ -38,6 +38,11 @@ export interface ProcessorOptions<S extends z.ZodType> {
    * `transport.sendAtomically([], id)` before restoring state, to fence a crashed predecessor.
    */
   transactionalId?: string;
+  /**
+   * One batch at a time across partitions (default: partitions run concurrently). For a handler
+   * over shared in-memory state that must see each batch whole, before or after the others.
+   */
+  exclusive?: boolean;
   /** Retry of sends (transient broker trouble). When spent, the batch is not committed and is redelivered. */
   sendRetry?: RetryPolicy;
   maxBatchSize?: number;
@@ -66,6 +71,13 @@ export async function runProcessor<S extends z.ZodType>(
   const inputs = "topics" in options.input ? options.input.topics : [options.input];
   const schemas = new Map(inputs.map(({ topic, schema }) => [topic, schema]));
   const inputTopics = [...schemas.keys()];
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.catch(() => {}).then(work);
+    queue = next;
+    return next;
+  };
 
   async function processBatch(batch: Batch): Promise<void> {
     const outputs: Output[] = [];
@@ -171,7 +183,7 @@ export async function runProcessor<S extends z.ZodType>(
     topics: inputTopics,
     fromBeginning: options.fromBeginning ?? true,
     ...(options.maxBatchSize ? { maxBatchSize: options.maxBatchSize } : {}),
-    eachBatch: processBatch,
+    eachBatch: options.exclusive ? (batch) => serial(() => processBatch(batch)) : processBatch,
   });
   logger.info({ groupId: options.groupId, topics: inputTopics }, `${stage} subscribed`);
   const lagTimer =
