@@ -46,7 +46,7 @@ describe("the console in headless Chromium, on the real broker", () => {
       transport,
       logger,
       store,
-      config: { topicPrefix: prefix, groupId: "sink", mergeWindow: 24 * 3600_000, tickInterval: 1000 },
+      config: { topicPrefix: prefix, groupId: "sink", mergeWindow: 24 * 3600_000 },
     });
     await publish([
       finding({

@@ -302,6 +302,33 @@ describe("the console's HTTP API", () => {
   });
 });
 
+describe("a console of its own (mirror)", () => {
+  it("fills its own store from vigil.incidents and vigil.incident-events, then follows them", async () => {
+    const before = await raised(finding({ title: "raised before the mirror started" }));
+    const mirrorStore = await createIncidentStore({});
+    const mirror = await startConsole({
+      transport,
+      store: mirrorStore,
+      logger,
+      mirror: true,
+      config: { listen: "127.0.0.1:0", tokens, topicPrefix: prefix },
+    });
+    stops.push(async () => {
+      await mirror.stop();
+      await mirrorStore.close();
+    });
+    expect((await mirrorStore.get(before.id))?.title).toBe("raised before the mirror started");
+    expect((await mirrorStore.events(before.id)).map((event) => event.type)).toContain("created");
+    const after = finding({ title: "raised after" });
+    await publishFinding(after);
+    const incident = await waitFor(
+      async () => (await mirrorStore.list({ asset: after.asset.id })).incidents[0],
+      { message: "the new incident in the mirror" },
+    );
+    expect(incident.title).toBe("raised after");
+  });
+});
+
 describe("tokens", () => {
   it("reads YAML files, JSON and the environment variable", () => {
     expect(parseTokens(`tokens:\n  - { token: ${ANALYST}, name: alice, role: analyst }\n`, "t.yaml")).toEqual(

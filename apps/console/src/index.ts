@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { commonOptions, defineCli, type ParsedCli } from "@vigil/config";
@@ -207,7 +208,7 @@ export class ConsoleConfigError extends Error {}
 
 /**
  * Serves the console. Stateless but for browser sessions: the queue and pages come from the
- * store, live changes from following vigil.incidents and vigil.incident-events with a throwaway
+ * store, live changes from vigil.incidents and vigil.incident-events read with a throwaway
  * consumer group, and actions go to vigil.incident-commands for the sink to apply.
  */
 export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
@@ -227,29 +228,58 @@ export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
   const incidentsTopic = topicName(topics.incidents, prefix);
   const eventsTopic = topicName(topics.incidentEvents, prefix);
 
-  let live = false;
-  const follower = await followGlobalTable({
-    transport,
+  // The sink writes both topics in transactions: followGlobalTable's "caught up" never comes
+  // (the last offset is a commit marker), so history is read with readAll and the live part with
+  // a throwaway group of our own.
+  const decode = (topic: string, value: Buffer): IncidentV1 | IncidentEventV1 => {
+    const parsed: unknown = JSON.parse(String(value));
+    return topic === incidentsTopic ? IncidentV1.parse(parsed) : IncidentEventV1.parse(parsed);
+  };
+  if (deps.mirror) {
+    for (const topic of [incidentsTopic, eventsTopic]) {
+      for (const record of await transport.readAll(topic)) {
+        if (record.value === null) continue;
+        try {
+          const value = decode(topic, record.value);
+          if (topic === incidentsTopic) await store.upsert(value as IncidentV1);
+          else await store.appendEvents([value as IncidentEventV1]);
+        } catch (error) {
+          logger.warn({ err: error, topic, offset: record.offset }, "skipping an unreadable record");
+        }
+      }
+    }
+  }
+  const subscription = await transport.subscribe({
+    groupId: `${prefix}vigil-console.live.${randomUUID()}`,
     topics: [incidentsTopic, eventsTopic],
-    groupPrefix: `${prefix}vigil-console.live`,
-    logger,
-    apply: async (message) => {
-      if (message.value === null) return;
-      const value: unknown = JSON.parse(String(message.value));
-      if (message.topic === incidentsTopic) {
-        const incident = IncidentV1.parse(value);
-        if (deps.mirror) await store.upsert(incident);
-        if (live) hub.publish("incident", incident);
-      } else {
-        const event = IncidentEventV1.parse(value);
-        if (deps.mirror) await store.appendEvents([event]);
-        if (live) hub.publish("incident-event", event);
+    // Mirroring: from the beginning too, so nothing written between readAll and here is lost;
+    // the store drops what it already has, and only what changed is pushed.
+    fromBeginning: deps.mirror ?? false,
+    eachBatch: async (batch) => {
+      for (const message of batch.messages) {
+        if (message.value === null) continue;
+        let value: IncidentV1 | IncidentEventV1;
+        try {
+          value = decode(message.topic, message.value);
+        } catch (error) {
+          logger.warn(
+            { err: error, topic: message.topic, offset: message.offset },
+            "skipping an unreadable record",
+          );
+          continue;
+        }
+        if (message.topic === incidentsTopic) {
+          const incident = value as IncidentV1;
+          if (deps.mirror && !(await store.upsert(incident)).changed) continue;
+          hub.publish("incident", incident);
+        } else {
+          const event = value as IncidentEventV1;
+          if (deps.mirror && (await store.appendEvents([event])) === 0) continue;
+          hub.publish("incident-event", event);
+        }
       }
     },
   });
-  // History is the store's; only what changes from now on is pushed.
-  await follower.ready;
-  live = true;
 
   const server = createServer(
     createHandler({
@@ -286,7 +316,7 @@ export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      await follower.stop();
+      await subscription.stop();
     },
   };
 }
