@@ -149,6 +149,12 @@ describe("the console in headless Chromium, on the real broker", () => {
     );
     await page.screenshot({ path: new URL("incident.png", screenshots).pathname, fullPage: true });
 
+    // The asset view of an inventoried host: its card with baseline deltas and missing updates.
+    await page.evaluate(`location.hash = "#/asset/host-ws-001"`);
+    await page.waitForSelector("#asset >> text=Inventory");
+    expect(await page.textContent("#asset")).toContain("KB5035845");
+    expect(await page.textContent("#asset")).toContain("windows-10-workstation");
+
     // The pictures: incidents over time by urgency, patch compliance by baseline class.
     await page.click("header nav a >> text=Dashboard");
     await page.waitForSelector("#chart-over-time rect[data-urgency=critical]");

@@ -352,17 +352,25 @@ function renderLadder(incident) {
 }
 
 function renderAssetCard(card, incident) {
-  if (!card) {
-    return definitionList([
-      ["Asset", incident.asset.id],
-      ["Host name", incident.asset.hostname],
-      ["Address", incident.asset.ip],
-      ["Priority tier", incident.asset.priority],
-      ["Why", incident.asset.priority_reason],
-      ["Owner", ownerOf(incident)],
-      ["Tags", incident.asset.tags.join(", ")],
-    ]);
-  }
+  // What the finding said of the asset (its tier and why), then what the inventory knows of it.
+  const asset = incident.asset;
+  const fromFinding = definitionList([
+    ["Asset", asset.id],
+    ["Host name", asset.hostname],
+    ["Address", asset.ip],
+    ["Priority tier", asset.priority],
+    ["Why this tier", asset.priority_reason],
+    ["Owner", ownerOf(incident)],
+    ["Tags", (asset.tags ?? []).join(", ")],
+  ]);
+  if (!card) return fromFinding;
+  if (card.is_managed === undefined)
+    return el(
+      "div",
+      { class: "asset-card" },
+      fromFinding,
+      el("p", { class: "muted" }, "Not in the inventory."),
+    );
   const roles = card.roles
     ? [
         card.roles.domain_controller ? "domain controller" : "",
@@ -375,11 +383,12 @@ function renderAssetCard(card, incident) {
   return el(
     "div",
     { class: "asset-card" },
+    fromFinding,
+    el("h3", {}, "Inventory"),
     definitionList([
-      ["Asset", card.id],
       ["Host name", card.hostname],
       ["Addresses", card.ips.join(", ")],
-      ["Priority tier", card.tier],
+      ["Priority tier (now)", card.tier],
       ["Owner", card.owner?.organisation],
       [
         "Contacts",
