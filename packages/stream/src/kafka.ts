@@ -680,21 +680,22 @@ class KafkaSubscription implements Subscription {
       const first = chunk[0];
       const last = chunk.at(-1);
       if (first === undefined || last === undefined) return;
+      // After the batch's last record, skip what kafkajs filtered out (transaction markers) too.
+      const isBatchEnd = start + this.maxBatchSize >= messages.length;
+      const commitOffset = nextOffset(isBatchEnd ? batch.lastOffset() : last.offset);
       try {
         await this.settings.eachBatch({
           topic,
           partition,
           messages: chunk.map((message) => toConsumedMessage(topic, partition, message)),
+          nextOffset: commitOffset,
         });
       } catch (error) {
         await this.redeliverLater(payload, first.offset, error);
         return;
       }
       this.failures.delete(`${topic}|${partition}`);
-      // After the batch's last record, skip what kafkajs filtered out (transaction markers) too.
-      const isBatchEnd = start + this.maxBatchSize >= messages.length;
       payload.resolveOffset(last.offset);
-      const commitOffset = nextOffset(isBatchEnd ? batch.lastOffset() : last.offset);
       // Not `consumer.commitOffsets`: it silently skips once stop() began, and stop() must commit.
       await payload.commitOffsetsIfNecessary({
         topics: [{ topic, partitions: [{ partition, offset: commitOffset }] }],

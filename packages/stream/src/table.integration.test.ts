@@ -58,4 +58,32 @@ describe("followGlobalTable on Kafka", () => {
       expect(state.get("doc-0")).toBeNull();
     }
   });
+
+  it("is ready over a topic written in transactions (its end offset is past a commit marker)", async () => {
+    const topic = `table-it-${randomUUID().slice(0, 8)}.vigil.incidents`;
+    const writer = createKafkaTransport({ brokers, clientId: "table-it-tx-writer" });
+    open.push(writer);
+    await writer.createTopics([{ name: topic, partitions: 2, configs: { "cleanup.policy": "compact" } }]);
+    for (let round = 0; round < 3; round++) {
+      await writer.sendAtomically(
+        [{ topic, messages: Array.from({ length: 4 }, (_, i) => ({ key: `inc-${i}`, value: `v${round}` })) }],
+        `table-it-tx-${topic}`,
+      );
+    }
+    const transport = createKafkaTransport({ brokers, clientId: "table-it-tx-reader" });
+    open.push(transport);
+    const state = new Map<string, string | null>();
+    const table = await followGlobalTable({
+      transport,
+      topics: [topic],
+      groupPrefix: "table-it-tx",
+      logger: silentLogger(),
+      apply: (message) => {
+        state.set(String(message.key), message.value && String(message.value));
+      },
+    });
+    open.push(table);
+    await table.ready;
+    expect([...state.values()]).toEqual(["v2", "v2", "v2", "v2"]);
+  });
 });

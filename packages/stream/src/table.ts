@@ -40,11 +40,12 @@ export async function followGlobalTable(options: GlobalTableOptions): Promise<Gl
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
   });
-  // Records compacted away or aborted transactions leave gaps: reaching end - 1 or beyond is enough.
-  const check = (topic: string, partition: number, offset: string) => {
+  // `next` is where consumption moves to: past the record, and past the transaction markers that
+  // follow it (a transactional topic's end offset is one beyond its last commit marker).
+  const check = (topic: string, partition: number, next: bigint) => {
     const key = `${topic}/${partition}`;
     const end = pending.get(key);
-    if (end !== undefined && BigInt(offset) + 1n >= end) pending.delete(key);
+    if (end !== undefined && next >= end) pending.delete(key);
     if (pending.size === 0) markReady();
   };
   if (pending.size === 0) markReady();
@@ -64,8 +65,15 @@ export async function followGlobalTable(options: GlobalTableOptions): Promise<Gl
             "reference record rejected; the table keeps its previous state",
           );
         }
-        check(message.topic, message.partition, message.offset);
       }
+      const last = batch.messages.at(-1);
+      const next =
+        batch.nextOffset !== undefined
+          ? BigInt(batch.nextOffset)
+          : last !== undefined
+            ? BigInt(last.offset) + 1n
+            : undefined;
+      if (next !== undefined) check(batch.topic, batch.partition, next);
     },
   });
   return {

@@ -33,6 +33,11 @@ export interface Batch {
   topic: string;
   partition: number;
   messages: ConsumedMessage[];
+  /**
+   * The offset the partition's consumption moves to once this batch is handled: past the last
+   * record, and past transaction markers after it (which no consumer sees). Absent when unknown.
+   */
+  nextOffset?: string;
 }
 
 export interface SubscribeOptions {
