@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startConsole } from "@vigil/console";
 import * as ingestAdvisories from "@vigil/ingest-advisories";
 import * as ingestFirewall from "@vigil/ingest-firewall";
 import * as ingestIds from "@vigil/ingest-ids";
@@ -23,6 +24,11 @@ export interface DemoOptions {
   mergeWindow?: string | undefined;
   /** Progress lines ("ingest: ...") go here; default stderr. */
   progress?: (line: string) => void;
+  /**
+   * Keep the pipeline running afterwards and serve the SOC console over it (loopback), logging in
+   * with this analyst token; `result.console` then has its address and the way to stop it all.
+   */
+  console?: { listen: string; token: string };
 }
 
 export interface DemoResult {
@@ -32,6 +38,8 @@ export interface DemoResult {
   findingsByRule: Record<string, number>;
   deadLetters: number;
   elapsedMs: number;
+  /** With `options.console`: the console's address; `stop()` ends it and the pipeline. */
+  console?: { url: string; stop(): Promise<void> };
 }
 
 /** The morning the examples describe: records without a time of their own are dated then. */
@@ -239,8 +247,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     ]);
     // The store and outputs have every incident event: what the console and CLI read is complete.
     await sink.delivered();
-    await rules.stop();
-    await sink.stop();
+    const keepRunning = options.console;
+    let console: DemoResult["console"];
+    if (keepRunning) {
+      const running = await startConsole({
+        transport,
+        store: sink.store,
+        tables: rules.tables,
+        logger: logger.child({ app: "console" }),
+        config: {
+          listen: keepRunning.listen,
+          tokens: [{ token: keepRunning.token, name: "demo-analyst", role: "analyst" }],
+          topicPrefix: "",
+        },
+      });
+      console = {
+        url: running.url,
+        stop: async () => {
+          await running.stop();
+          await rules.stop();
+          await sink.stop();
+          await transport.close();
+          logger.flush();
+        },
+      };
+    } else {
+      await rules.stop();
+      await sink.stop();
+    }
     const findingRecords = await transport.readAll(topicName(topics.findings));
     const findingsByRule: Record<string, number> = {};
     for (const record of findingRecords) {
@@ -270,11 +304,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       findingsByRule,
       deadLetters,
       elapsedMs: Date.now() - started,
+      ...(console ? { console } : {}),
     };
-  } finally {
+  } catch (error) {
     await transport.close();
+    throw error;
+  } finally {
     await rm(scratch, { recursive: true, force: true });
-    logger.flush();
+    if (!options.console) {
+      await transport.close();
+      logger.flush();
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ConfigError, defineCli } from "@vigil/config";
 import { z } from "zod";
@@ -37,6 +38,14 @@ const demoCli = defineCli({
       type: "string",
       description: "How many incidents to list, most urgent first (0: all); --json and --out always have all",
       schema: z.coerce.number().int().min(0, "0 or more").default(25),
+    },
+    console: {
+      flag: "console",
+      env: "VIGIL_DEMO_CONSOLE",
+      type: "string",
+      description:
+        "Then serve the SOC console over the running pipeline on this loopback address until Ctrl-C; 'off' to exit at once",
+      schema: z.string().min(1).default("127.0.0.1:8080"),
     },
     json: {
       flag: "json",
@@ -106,11 +115,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values } = demoCli.parse(rest);
   const color = process.stdout.isTTY && !process.env.NO_COLOR;
+  // No console for machine-readable output: --json is for pipes.
+  const serve = values.console !== "off" && !values.json;
+  const token = randomBytes(18).toString("base64url");
   const result = await runDemo({
     examplesDir: values.examples,
     out: values.out,
     logLevel: values.logLevel,
     mergeWindow: values.mergeWindow,
+    ...(serve ? { console: { listen: values.console, token } } : {}),
   });
   if (values.json) {
     for (const incident of result.incidents) process.stdout.write(`${JSON.stringify(incident)}\n`);
@@ -127,6 +140,17 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(`\nfindings by rule:\n${formatCounts(result.findingsByRule)}\n`);
+  if (result.console) {
+    const { url, stop } = result.console;
+    process.stdout.write(
+      `\nSOC console: ${url}  (log in with the analyst token ${token}; Ctrl-C stops the demo)\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await stop();
+  }
   return 0;
 }
 
