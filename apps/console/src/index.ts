@@ -249,15 +249,26 @@ export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
       }
     }
   }
+  // What existed at start is history (the store has it): only later records are pushed live.
+  // Reading from the beginning and skipping up to these offsets (instead of starting "at the end")
+  // loses nothing written while the throwaway group is still joining.
+  const startedAt = new Map<string, bigint>();
+  if (!deps.mirror) {
+    for (const topic of [incidentsTopic, eventsTopic]) {
+      for (const { partition, offset } of await transport.endOffsets(topic)) {
+        startedAt.set(`${topic}/${partition}`, BigInt(offset));
+      }
+    }
+  }
   const subscription = await transport.subscribe({
     groupId: `${prefix}vigil-console.live.${randomUUID()}`,
     topics: [incidentsTopic, eventsTopic],
-    // Mirroring: from the beginning too, so nothing written between readAll and here is lost;
-    // the store drops what it already has, and only what changed is pushed.
-    fromBeginning: deps.mirror ?? false,
+    // Mirroring: the store drops what it already has, and only what changed is pushed.
+    fromBeginning: true,
     eachBatch: async (batch) => {
+      const from = startedAt.get(`${batch.topic}/${batch.partition}`) ?? 0n;
       for (const message of batch.messages) {
-        if (message.value === null) continue;
+        if (message.value === null || BigInt(message.offset) < from) continue;
         let value: IncidentV1 | IncidentEventV1;
         try {
           value = decode(message.topic, message.value);
