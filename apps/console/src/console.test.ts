@@ -260,8 +260,13 @@ describe("the console's HTTP API", () => {
     expect((await get("/api/incidents?urgency=bogus", { cookie })).status).toBe(400);
     const asset = (await (await get("/api/assets/filter-a", { cookie })).json()) as {
       incidents: IncidentV1[];
+      findings: Array<{ id: string; incident_id: string; rule: string }>;
     };
     expect(asset.incidents.map((i) => i.id)).toEqual([low.id]);
+    // The host's findings: those of its incidents, each pointing at its incident.
+    expect(asset.findings.map((f) => [f.id, f.incident_id])).toEqual(
+      low.finding_ids.map((id) => [id, low.id]),
+    );
   });
 
   it("pushes each changed incident to server-sent-event clients", async () => {

@@ -444,7 +444,22 @@ export function createHandler(deps: HandlerDeps) {
         const id = pathSegment(assetMatch[1]);
         const page = await store.list({ asset: id, status: OPEN_STATUSES, limit: 1000 });
         const card = deps.tables ? assetCard(deps.tables, id, deps.now().getTime()) : undefined;
-        return sendJson(response, 200, { id, incidents: page.incidents.sort(queueOrder), card });
+        // Every finding lands in an incident: the host's findings are those of all its incidents
+        // (resolved ones too), newest first, as far as each incident keeps their ids.
+        const all = await store.list({ asset: id, limit: 1000 });
+        const findings = all.incidents
+          .flatMap((incident) =>
+            incident.finding_ids.map((findingId) => ({
+              id: findingId,
+              incident_id: incident.id,
+              rule: incident.rule_id,
+              title: incident.title,
+              status: incident.status,
+              last_seen: incident.last_seen,
+            })),
+          )
+          .sort((a, b) => b.last_seen.localeCompare(a.last_seen) || a.id.localeCompare(b.id));
+        return sendJson(response, 200, { id, incidents: page.incidents.sort(queueOrder), findings, card });
       }
       throw new HttpError(404, "not found");
     } catch (error) {

@@ -689,6 +689,47 @@ async function showAsset(id) {
         "Open incidents",
         detail.incidents.length ? incidentList(detail.incidents) : el("p", {}, "None."),
       ),
+      section(
+        "Findings",
+        detail.findings.length === 0
+          ? el("p", {}, "None.")
+          : el(
+              "table",
+              { class: "small", id: "asset-findings" },
+              el(
+                "thead",
+                {},
+                el(
+                  "tr",
+                  {},
+                  ["Finding", "Rule", "Incident", "Status", "Last seen"].map((h) => el("th", {}, h)),
+                ),
+              ),
+              el(
+                "tbody",
+                {},
+                detail.findings.map((finding) =>
+                  el(
+                    "tr",
+                    {},
+                    el("td", {}, finding.id),
+                    el("td", {}, finding.rule),
+                    el(
+                      "td",
+                      {},
+                      el(
+                        "a",
+                        { href: `#/incident/${encodeURIComponent(finding.incident_id)}` },
+                        finding.title,
+                      ),
+                    ),
+                    el("td", {}, finding.status),
+                    el("td", {}, when(finding.last_seen)),
+                  ),
+                ),
+              ),
+            ),
+      ),
       detail.card || first
         ? section("Asset card", renderAssetCard(detail.card, first ?? { asset: { id, tags: [] } }))
         : undefined,
