@@ -7,7 +7,7 @@ const testkit = (file: string) => fileURLToPath(new URL(`./packages/testkit/src/
 // VIGIL_SKIP_INTEGRATION=1 is the explicit, announced opt-out: no broker, no integration project.
 const skipIntegration = !["", "0", "false"].includes(process.env.VIGIL_SKIP_INTEGRATION ?? "");
 // From the repo root, or from a package directory (package scripts run vitest there with this config).
-const sources = ["{packages,apps}/*/src/**/", "src/**/"];
+const sources = ["{packages,apps}/*/src/**/", "infra/*/src/**/", "src/**/"];
 
 export default defineConfig({
   test: {

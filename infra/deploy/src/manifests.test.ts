@@ -1,0 +1,186 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { KafkaTopic } from "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1beta2";
+import { allTopics, topicName, topics } from "@vigil/schema";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { CronJob } from "kubernetes-models/batch/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { ConfigMap, Service } from "kubernetes-models/v1";
+import { describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { appNames, apps } from "./apps.ts";
+import { writeManifests } from "./generate.ts";
+import { buildManifests, type DeployOptions, type Manifest } from "./manifests.ts";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+const options: DeployOptions = {
+  namespace: "vigil",
+  kafkaNamespace: "kafka",
+  kafkaCluster: "vigil",
+  brokers: "vigil-kafka-bootstrap.kafka.svc:9093",
+  prefix: "tenant_A.",
+  replicationFactor: 3,
+  image: { registry: "registry.example/vigil", tag: "0.1.0" },
+  probes: true,
+  examplesDir: join(repoRoot, "examples"),
+  rulePacks: [],
+  lagThreshold: 1000,
+};
+
+/** Each kind's schema model; validate() throws on anything the API server or the CRD would refuse. */
+const models: Record<string, (data: Manifest) => { validate(): void }> = {
+  KafkaTopic: (data) => new KafkaTopic(data as unknown as ConstructorParameters<typeof KafkaTopic>[0]),
+  Deployment: (data) => new Deployment(data as unknown as ConstructorParameters<typeof Deployment>[0]),
+  CronJob: (data) => new CronJob(data as unknown as ConstructorParameters<typeof CronJob>[0]),
+  PodDisruptionBudget: (data) =>
+    new PodDisruptionBudget(data as unknown as ConstructorParameters<typeof PodDisruptionBudget>[0]),
+  ConfigMap: (data) => new ConfigMap(data as unknown as ConstructorParameters<typeof ConfigMap>[0]),
+  Service: (data) => new Service(data as unknown as ConstructorParameters<typeof Service>[0]),
+  ScaledObject: (data) => new ScaledObject(data as unknown as ConstructorParameters<typeof ScaledObject>[0]),
+  TriggerAuthentication: (data) =>
+    new TriggerAuthentication(data as unknown as ConstructorParameters<typeof TriggerAuthentication>[0]),
+};
+
+function validate(manifest: Manifest): void {
+  const model = models[manifest.kind];
+  if (model === undefined) throw new Error(`no schema for kind ${manifest.kind}`);
+  model(manifest).validate();
+}
+
+async function generatedManifests(): Promise<Manifest[]> {
+  const out = await mkdtemp(join(tmpdir(), "vigil-deploy-"));
+  writeManifests(out, buildManifests(options));
+  const files = (await readdir(out)).filter((file) => file !== "kustomization.yaml");
+  const texts = await Promise.all(files.map((file) => readFile(join(out, file), "utf8")));
+  const kustomization = parse(await readFile(join(out, "kustomization.yaml"), "utf8")) as {
+    resources: string[];
+  };
+  expect(kustomization.resources.sort()).toEqual(files.sort());
+  return texts.flatMap((text) => parseAllDocuments(text).map((document) => document.toJS() as Manifest));
+}
+
+const manifests = await generatedManifests();
+const ofKind = (kind: string) => manifests.filter((manifest) => manifest.kind === kind);
+
+describe("generated manifests", () => {
+  it("validate against the Kubernetes, Strimzi and KEDA schemas, read back from the YAML files", () => {
+    expect(manifests.length).toBeGreaterThan(allTopics.length + apps.length);
+    for (const manifest of manifests) {
+      expect(() => validate(manifest), `${manifest.kind}/${manifest.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it("reject a broken manifest: the check can fail", () => {
+    const [topic] = ofKind("KafkaTopic");
+    const [deployment] = ofKind("Deployment");
+    if (topic === undefined || deployment === undefined) throw new Error("nothing generated");
+    const spec = topic.spec as Record<string, unknown>;
+    expect(() => validate({ ...topic, spec: { ...spec, partitions: "six" } })).toThrow();
+    const { selector: _selector, ...withoutSelector } = deployment.spec as Record<string, unknown>;
+    expect(() => validate({ ...deployment, spec: withoutSelector })).toThrow();
+  });
+
+  it("has one KafkaTopic per registry topic, with its partitions, replicas and configs", () => {
+    const kafkaTopics = ofKind("KafkaTopic");
+    expect(kafkaTopics).toHaveLength(allTopics.length);
+    for (const spec of allTopics) {
+      const resource = kafkaTopics.find(
+        (manifest) => (manifest.spec as { topicName: string }).topicName === topicName(spec, options.prefix),
+      );
+      expect(resource, spec.name).toBeDefined();
+      expect(resource?.metadata.name).toMatch(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/);
+      expect(resource?.metadata.labels?.["strimzi.io/cluster"]).toBe("vigil");
+      expect(resource?.spec).toMatchObject({
+        partitions: spec.partitions,
+        replicas: 3,
+        config: {
+          "cleanup.policy": spec.cleanupPolicy,
+          "retention.ms": spec.retentionMs,
+          "min.insync.replicas": 2,
+        },
+      });
+    }
+  });
+
+  it("caps every ScaledObject at the partitions of the topics its triggers watch", () => {
+    const scaledObjects = ofKind("ScaledObject");
+    expect(scaledObjects.map((manifest) => manifest.metadata.name)).toEqual(["vigil-rules-engine"]);
+    for (const manifest of scaledObjects) {
+      const spec = manifest.spec as {
+        maxReplicaCount: number;
+        triggers: { type: string; metadata: Record<string, string> }[];
+      };
+      const watched = spec.triggers.map((trigger) => {
+        expect(trigger.type).toBe("kafka");
+        expect(trigger.metadata.consumerGroup).toBe("tenant_A.vigil-rules-engine");
+        // Beyond a topic's partitions KEDA must not count idle consumers.
+        expect(trigger.metadata.allowIdleConsumers).toBe("false");
+        const spec = allTopics.find((topic) => topicName(topic, options.prefix) === trigger.metadata.topic);
+        if (spec === undefined) throw new Error(`trigger on ${trigger.metadata.topic}, not in the registry`);
+        return spec.partitions;
+      });
+      expect(spec.maxReplicaCount).toBeLessThanOrEqual(Math.max(...watched));
+      expect(spec.maxReplicaCount).toBe(topics.idsAlerts.partitions);
+    }
+  });
+
+  it("runs every app as a locked-down workload with probes on a named port and Kafka credentials by name", () => {
+    const workloads = [...ofKind("Deployment"), ...ofKind("CronJob")];
+    expect(workloads.map((workload) => workload.metadata.name).sort()).toEqual(
+      appNames.map((name) => `vigil-${name}`).sort(),
+    );
+    for (const workload of ofKind("Deployment")) {
+      const container = (workload.spec as { template: { spec: { containers: Record<string, unknown>[] } } })
+        .template.spec.containers[0];
+      expect(container?.securityContext).toEqual({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(container?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "health" } });
+      expect(container?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "health" } });
+      const text = JSON.stringify(container);
+      expect(text).toContain("vigil-kafka-credentials");
+      expect(text).not.toMatch(/password"\s*,\s*"value"/i);
+      // Every app but the batch one has a disruption budget.
+      expect(ofKind("PodDisruptionBudget").map((pdb) => pdb.metadata.name)).toContain(workload.metadata.name);
+    }
+  });
+
+  it("ships the examples' reference files and passes each to the rules engine", () => {
+    const baselines = ofKind("ConfigMap").find((manifest) => manifest.metadata.name === "vigil-baselines");
+    expect(baselines?.data).toMatchObject({
+      "windows.yaml": readFileSync(join(repoRoot, "examples/baselines/windows.yaml"), "utf8"),
+    });
+    const engine = ofKind("Deployment").find((manifest) => manifest.metadata.name === "vigil-rules-engine");
+    expect(JSON.stringify(engine)).toContain(
+      "--priority-list=/etc/vigil/reference/priority-lists/priority-list.yaml",
+    );
+    expect(JSON.stringify(engine)).toContain("--exceptions=/etc/vigil/reference/exceptions/exceptions.yaml");
+  });
+});
+
+describe("docker-compose.yml", () => {
+  it("runs every app against the kafka service, after the topics exist", () => {
+    const compose = parse(readFileSync(join(repoRoot, "infra/deploy/docker-compose.yml"), "utf8"), {
+      merge: true,
+    }) as {
+      services: Record<string, { depends_on?: Record<string, { condition: string }>; image?: string }>;
+    };
+    expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:4\./);
+    expect(compose.services.topics?.depends_on?.kafka?.condition).toBe("service_healthy");
+    for (const name of appNames) {
+      const service = compose.services[name];
+      expect(service, name).toBeDefined();
+      expect(service?.depends_on?.kafka, name).toBeDefined();
+      expect(service?.depends_on?.topics?.condition, name).toBe("service_completed_successfully");
+    }
+  });
+});

@@ -1,0 +1,400 @@
+// Kubernetes manifests built from the topic registry (@vigil/schema), the same source `pnpm topics:apply`
+// uses, so partitions, retention and consumer-group bounds have one place to change.
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { allTopics, type TopicSpec, topicName } from "@vigil/schema";
+import { type AppSpec, apps, DATA_DIR, INPUT_DIR, PACKS_DIR, REFERENCE_DIR } from "./apps.ts";
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface ManifestFile {
+  file: string;
+  manifests: Manifest[];
+}
+
+export interface DeployOptions {
+  namespace: string;
+  /** Namespace the Strimzi Topic Operator watches (the Kafka cluster's). */
+  kafkaNamespace: string;
+  /** Strimzi `Kafka` resource name: the `strimzi.io/cluster` label of the topics. */
+  kafkaCluster: string;
+  brokers: string;
+  prefix: string;
+  replicationFactor: number;
+  image: { registry: string; tag: string };
+  /** The health endpoints come with the observability part of issue 8; until then probes can be left out. */
+  probes: boolean;
+  /** Reference files: examples/ by default. */
+  examplesDir: string;
+  /** Single-module rule packs to ship in a ConfigMap and load with --pack. */
+  rulePacks: string[];
+  lagThreshold: number;
+}
+
+export const CONFIG_MAP = "vigil-config";
+/** Secret names only: values never pass through the generator. */
+export const KAFKA_SECRET = "vigil-kafka-credentials";
+export const KAFKA_TLS_SECRET = "vigil-kafka-tls";
+export const HEALTH_PORT = 9464;
+/** Keys of KAFKA_SECRET the apps read as environment variables (the secured-Kafka part defines their use). */
+export const kafkaSecretKeys = [
+  "KAFKA_SASL_MECHANISM",
+  "KAFKA_SASL_USERNAME",
+  "KAFKA_SASL_PASSWORD",
+] as const;
+
+const partOf = { "app.kubernetes.io/part-of": "vigil" };
+const appLabels = (app: string) => ({ "app.kubernetes.io/name": app, ...partOf });
+
+/** Kubernetes names are DNS-1123 subdomains; topic names and prefixes may hold '_' or capitals. */
+export function resourceName(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, "-")
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
+}
+
+export function kafkaTopic(spec: TopicSpec, options: DeployOptions): Manifest {
+  const name = topicName(spec, options.prefix);
+  const config: Record<string, string | number> = {
+    "cleanup.policy": spec.cleanupPolicy,
+    "retention.ms": spec.retentionMs,
+  };
+  // Same rule as topics:apply: with three replicas an acknowledged write survives one broker's loss.
+  if (options.replicationFactor >= 3) config["min.insync.replicas"] = 2;
+  return {
+    apiVersion: "kafka.strimzi.io/v1beta2",
+    kind: "KafkaTopic",
+    metadata: {
+      name: resourceName(name),
+      namespace: options.kafkaNamespace,
+      labels: { "strimzi.io/cluster": options.kafkaCluster, ...partOf },
+    },
+    spec: { topicName: name, partitions: spec.partitions, replicas: options.replicationFactor, config },
+  };
+}
+
+interface ReferenceSet {
+  configMap: string;
+  dir: string;
+  flag: string;
+  files: Record<string, string>;
+}
+
+function readYamlFiles(dir: string, only?: string[]): Record<string, string> {
+  const names = readdirSync(dir)
+    .filter((file) => file.endsWith(".yaml") || file.endsWith(".yml"))
+    .filter((file) => only === undefined || only.includes(file))
+    .sort();
+  return Object.fromEntries(names.map((file) => [file, readFileSync(join(dir, file), "utf8")]));
+}
+
+function referenceSets(options: DeployOptions): ReferenceSet[] {
+  const examples = options.examplesDir;
+  return [
+    {
+      configMap: "vigil-baselines",
+      dir: `${REFERENCE_DIR}/baselines`,
+      flag: "--baselines",
+      files: readYamlFiles(join(examples, "baselines")),
+    },
+    {
+      configMap: "vigil-priority-lists",
+      dir: `${REFERENCE_DIR}/priority-lists`,
+      flag: "--priority-list",
+      files: readYamlFiles(join(examples, "assets"), ["priority-list.yaml", "quarantine.yaml"]),
+    },
+    {
+      configMap: "vigil-exceptions",
+      dir: `${REFERENCE_DIR}/exceptions`,
+      flag: "--exceptions",
+      files: readYamlFiles(join(examples, "exceptions")),
+    },
+  ];
+}
+
+function configMap(name: string, namespace: string, data: Record<string, string>): Manifest {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: partOf }, data };
+}
+
+function sharedConfig(options: DeployOptions): Manifest {
+  return configMap(CONFIG_MAP, options.namespace, {
+    KAFKA_BROKERS: options.brokers,
+    VIGIL_TOPIC_PREFIX: options.prefix,
+    LOG_LEVEL: "info",
+    // Read by the health server of the observability part (not there yet).
+    VIGIL_HEALTH_PORT: String(HEALTH_PORT),
+  });
+}
+
+function appArgs(app: AppSpec, references: ReferenceSet[], options: DeployOptions): string[] {
+  if (app.name !== "rules-engine" && app.name !== "console") return app.args;
+  const referenceArgs = references.flatMap((set) =>
+    Object.keys(set.files).map((file) => `${set.flag}=${set.dir}/${file}`),
+  );
+  const packArgs =
+    app.name === "rules-engine" && options.rulePacks.length > 0
+      ? [
+          "--pack=@vigil/rules-core-pack",
+          ...options.rulePacks.map((path) => `--pack=${PACKS_DIR}/${basename(path)}`),
+        ]
+      : [];
+  return [...app.args, ...referenceArgs, ...packArgs];
+}
+
+function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOptions): Manifest {
+  const volumes: unknown[] = [
+    { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+    { name: "data", emptyDir: { sizeLimit: "1Gi" } },
+    { name: "kafka-tls", secret: { secretName: KAFKA_TLS_SECRET, optional: true } },
+  ];
+  const mounts: unknown[] = [
+    { name: "tmp", mountPath: "/tmp" },
+    { name: "data", mountPath: DATA_DIR },
+    { name: "kafka-tls", mountPath: "/etc/vigil/kafka-tls", readOnly: true },
+  ];
+  if (app.input) {
+    volumes.push({
+      name: "input",
+      persistentVolumeClaim: { claimName: `vigil-${app.name}-input`, readOnly: true },
+    });
+    mounts.push({ name: "input", mountPath: INPUT_DIR, readOnly: true });
+  }
+  if (app.reference) {
+    for (const set of references) {
+      volumes.push({ name: set.configMap, configMap: { name: set.configMap } });
+      mounts.push({ name: set.configMap, mountPath: set.dir, readOnly: true });
+    }
+    if (app.name === "rules-engine" && options.rulePacks.length > 0) {
+      volumes.push({ name: "vigil-rule-packs", configMap: { name: "vigil-rule-packs" } });
+      mounts.push({ name: "vigil-rule-packs", mountPath: PACKS_DIR, readOnly: true });
+    }
+  }
+  const probe = (path: string, failureThreshold: number) => ({
+    httpGet: { path, port: "health" },
+    periodSeconds: 10,
+    timeoutSeconds: 3,
+    failureThreshold,
+  });
+  const container = {
+    name: app.name,
+    image: `${options.image.registry}/${app.name}:${options.image.tag}`,
+    imagePullPolicy: "IfNotPresent",
+    args: appArgs(app, references, options),
+    envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
+    env: [
+      { name: "KAFKA_CLIENT_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      ...kafkaSecretKeys.map((key) => ({
+        name: key,
+        valueFrom: { secretKeyRef: { name: KAFKA_SECRET, key, optional: true } },
+      })),
+    ],
+    ports: [
+      { name: "health", containerPort: HEALTH_PORT, protocol: "TCP" },
+      ...app.ports.map(({ name, containerPort, protocol }) => ({ name, containerPort, protocol })),
+    ],
+    // A run-to-end batch (CronJob) has no server to ask.
+    ...(options.probes && app.schedule === undefined
+      ? {
+          // Restored tables can take a while on a large estate: startup gets its own budget (10 minutes).
+          startupProbe: probe("/healthz", 60),
+          livenessProbe: probe("/healthz", 3),
+          readinessProbe: probe("/readyz", 3),
+        }
+      : {}),
+    resources: app.resources,
+    securityContext: {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    volumeMounts: mounts,
+  };
+  const podSpec = {
+    automountServiceAccountToken: false,
+    // Finishing the current batch and committing offsets fits well within this.
+    terminationGracePeriodSeconds: 60,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [container],
+    volumes,
+  };
+  if (app.schedule !== undefined) {
+    // Runs never overlap: the next one starts from the state the previous one left.
+    return {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: `vigil-${app.name}`, namespace: options.namespace, labels: appLabels(app.name) },
+      spec: {
+        schedule: app.schedule,
+        concurrencyPolicy: "Forbid",
+        jobTemplate: {
+          spec: {
+            backoffLimit: 2,
+            template: {
+              metadata: { labels: appLabels(app.name) },
+              spec: { ...podSpec, restartPolicy: "OnFailure" },
+            },
+          },
+        },
+      },
+    };
+  }
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: `vigil-${app.name}`,
+      namespace: options.namespace,
+      labels: appLabels(app.name),
+      ...(app.singleInstanceReason
+        ? { annotations: { "vigil.dev/single-instance": app.singleInstanceReason } }
+        : {}),
+    },
+    spec: {
+      // KEDA owns the count of scaled apps; the others stay at one.
+      ...(app.scaling ? {} : { replicas: 1 }),
+      // A single instance that holds a checkpoint or a table must be gone before its successor starts.
+      strategy: app.scaling
+        ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
+        : { type: "Recreate" },
+      selector: { matchLabels: appLabels(app.name) },
+      template: { metadata: { labels: appLabels(app.name) }, spec: podSpec },
+    },
+  };
+}
+
+function podDisruptionBudget(app: AppSpec, options: DeployOptions): Manifest {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: `vigil-${app.name}`, namespace: options.namespace, labels: appLabels(app.name) },
+    // A single instance may be evicted (drains must finish); scaled consumers lose at most one at a time.
+    spec: { maxUnavailable: 1, selector: { matchLabels: appLabels(app.name) } },
+  };
+}
+
+function service(app: AppSpec, options: DeployOptions): Manifest {
+  const publicPort = (port: number) => (port === 5514 ? 514 : port === 5601 ? 601 : port);
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: `vigil-${app.name}`, namespace: options.namespace, labels: appLabels(app.name) },
+    spec: {
+      selector: appLabels(app.name),
+      ports: app.ports.map((port) => ({
+        name: port.name,
+        port: publicPort(port.containerPort),
+        targetPort: port.name,
+        protocol: port.protocol,
+      })),
+    },
+  };
+}
+
+export function triggerAuthentication(options: DeployOptions): Manifest {
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "TriggerAuthentication",
+    metadata: { name: "vigil-kafka", namespace: options.namespace, labels: partOf },
+    spec: {
+      // KEDA's own parameter names (sasl: plaintext|scram_sha512, tls: enable|disable) live beside the apps' keys.
+      secretTargetRef: [
+        { parameter: "sasl", name: KAFKA_SECRET, key: "KEDA_SASL" },
+        { parameter: "username", name: KAFKA_SECRET, key: "KAFKA_SASL_USERNAME" },
+        { parameter: "password", name: KAFKA_SECRET, key: "KAFKA_SASL_PASSWORD" },
+        { parameter: "tls", name: KAFKA_SECRET, key: "KEDA_TLS" },
+        { parameter: "ca", name: KAFKA_TLS_SECRET, key: "ca.crt" },
+      ],
+    },
+  };
+}
+
+export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | undefined {
+  if (app.scaling === undefined) return undefined;
+  // KEDA never asks for more consumers than a topic has partitions (allowIdleConsumers false), so the
+  // ceiling is the widest topic of the group: beyond it an instance could only idle.
+  const maxReplicaCount = Math.max(...app.scaling.topics.map((spec) => spec.partitions));
+  const consumerGroup = `${options.prefix}${app.scaling.consumerGroup}`;
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: { name: `vigil-${app.name}`, namespace: options.namespace, labels: appLabels(app.name) },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `vigil-${app.name}` },
+      minReplicaCount: 1,
+      maxReplicaCount,
+      pollingInterval: 30,
+      // Every scale event is a rebalance: wait before giving instances back.
+      cooldownPeriod: 300,
+      triggers: app.scaling.topics.map((spec) => ({
+        type: "kafka",
+        authenticationRef: { name: "vigil-kafka" },
+        metadata: {
+          bootstrapServers: options.brokers,
+          consumerGroup,
+          topic: topicName(spec, options.prefix),
+          lagThreshold: String(options.lagThreshold),
+          offsetResetPolicy: "earliest",
+          allowIdleConsumers: "false",
+        },
+      })),
+    },
+  };
+}
+
+export function buildManifests(options: DeployOptions): ManifestFile[] {
+  const references = referenceSets(options);
+  const files: ManifestFile[] = [
+    { file: "topics.yaml", manifests: allTopics.map((spec) => kafkaTopic(spec, options)) },
+    {
+      file: "config.yaml",
+      manifests: [
+        sharedConfig(options),
+        ...references.map((set) => configMap(set.configMap, options.namespace, set.files)),
+        ...(options.rulePacks.length > 0
+          ? [
+              configMap(
+                "vigil-rule-packs",
+                options.namespace,
+                Object.fromEntries(
+                  options.rulePacks.map((path) => [basename(path), readFileSync(path, "utf8")]),
+                ),
+              ),
+            ]
+          : []),
+      ],
+    },
+  ];
+  const scaled: Manifest[] = [];
+  for (const app of apps) {
+    const manifests = [deployment(app, references, options)];
+    if (app.schedule === undefined) manifests.push(podDisruptionBudget(app, options));
+    if (app.ports.length > 0) manifests.push(service(app, options));
+    const autoscaler = scaledObject(app, options);
+    if (autoscaler) scaled.push(autoscaler);
+    files.push({ file: `${app.name}.yaml`, manifests });
+  }
+  files.push({ file: "autoscaling.yaml", manifests: [triggerAuthentication(options), ...scaled] });
+  return files;
+}
+
+export function kustomization(files: ManifestFile[]): Record<string, unknown> {
+  return {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: files.map(({ file }) => file),
+  };
+}
