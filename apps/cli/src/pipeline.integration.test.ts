@@ -103,33 +103,47 @@ describe("the pipeline as separate processes on a real broker", () => {
     const expected = (await runDemo({ examplesDir: examples, logLevel: "silent", progress: () => {} }))
       .incidents;
     expect(expected.length).toBeGreaterThan(0);
-    // A new advisory is judged when the first of its sources (KEV, NVD, a vendor) arrives, and
-    // those sit on different partitions: on Kafka which comes first varies, and the incident's
-    // window (part of its id) follows that advisory's date. Everything else must match exactly.
-    const orderDependent = new Set(["core.advisory.affects-inventory"]);
+    // Two rules judge across partitions, so on Kafka their result depends on which partition is read
+    // first: a new advisory is judged when the first of its sources (KEV, NVD, a vendor) arrives
+    // (the incident window follows that advisory's date), and a blocked update server's episode and
+    // its "cleared" finding come from different hosts' logs (a clear read before the problem clears
+    // nothing). Their incidents are compared by rule and asset only; everything else exactly.
+    const orderDependent = new Set(["core.advisory.affects-inventory", "core.updates.distribution-blocked"]);
+    const stable = (incidents: IncidentV1[]) => incidents.filter((i) => !orderDependent.has(i.rule_id));
     const summary = (incidents: IncidentV1[]) =>
-      incidents
+      stable(incidents)
         .map((i) => ({
-          id: orderDependent.has(i.rule_id) ? "(order-dependent)" : i.id,
+          id: i.id,
           rule: i.rule_id,
           findings: i.finding_count,
           asset: i.asset.id,
           severity: i.severity,
         }))
         .sort((a, b) => `${a.rule} ${a.asset} ${a.id}`.localeCompare(`${b.rule} ${b.asset} ${b.id}`));
+    const roughly = (incidents: IncidentV1[]) =>
+      [
+        ...new Set(
+          incidents.filter((i) => orderDependent.has(i.rule_id)).map((i) => `${i.rule_id} ${i.asset.id}`),
+        ),
+      ].sort();
 
     // Any Kafka client sees them: read the compacted topic from the beginning.
-    const incidents = await waitFor(
+    let latest: IncidentV1[] = [];
+    const wanted = stable(expected).reduce((sum, i) => sum + i.finding_count, 0);
+    await waitFor(
       async () => {
         const records = await transport.readAll(topicName(topics.incidents, prefix));
-        const latest = latestIncidents(records.map((r) => IncidentV1.parse(JSON.parse(String(r.value)))));
-        const total = latest.reduce((sum, i) => sum + i.finding_count, 0);
-        const wanted = expected.reduce((sum, i) => sum + i.finding_count, 0);
-        return latest.length === expected.length && total === wanted ? latest : undefined;
+        latest = latestIncidents(records.map((r) => IncidentV1.parse(JSON.parse(String(r.value)))));
+        const total = stable(latest).reduce((sum, i) => sum + i.finding_count, 0);
+        return stable(latest).length === stable(expected).length && total === wanted ? true : undefined;
       },
       { timeoutMs: 180_000, intervalMs: 500, message: "the incidents of the sample data on vigil.incidents" },
-    );
-    expect(summary(incidents)).toEqual(summary(expected));
+    ).catch(() => {
+      // Show what differs rather than only that it did not converge.
+      expect(summary(latest)).toEqual(summary(expected));
+    });
+    expect(summary(latest)).toEqual(summary(expected));
+    expect(roughly(latest)).toEqual(roughly(expected));
     for (const record of await transport.readAll(topicName(topics.incidents, prefix))) {
       expect(String(record.key)).toBe(IncidentV1.parse(JSON.parse(String(record.value))).id);
       expect(record.headers.ce_type).toBe(topics.incidents.ceType);
@@ -147,7 +161,9 @@ describe("the pipeline as separate processes on a real broker", () => {
     const firstVersions = (await transport.readAll(topicName(topics.incidents, prefix)))
       .map((r) => ({ incident: IncidentV1.parse(JSON.parse(String(r.value))), trace: traceOf(r.headers) }))
       .filter(({ incident }) => incident.version === 1);
-    expect(firstVersions).toHaveLength(expected.length);
+    expect(firstVersions.filter(({ incident }) => !orderDependent.has(incident.rule_id))).toHaveLength(
+      stable(expected).length,
+    );
     const fromAlerts = firstVersions.filter(({ incident }) => incident.rule_id.startsWith("core.ids."));
     expect(fromAlerts.length).toBeGreaterThan(10);
     for (const { incident, trace } of fromAlerts) {
