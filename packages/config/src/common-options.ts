@@ -49,4 +49,15 @@ export const commonOptions = {
     description: "Log level: fatal, error, warn, info, debug, trace or silent",
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   },
+  healthListen: {
+    flag: "health-listen",
+    env: "VIGIL_HEALTH_LISTEN",
+    type: "string",
+    description:
+      "Serve /healthz, /readyz and /metrics (Prometheus) on HOST:PORT, e.g. 0.0.0.0:9464 (long-running services)",
+    schema: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "HOST:PORT, e.g. 0.0.0.0:9464")
+      .optional(),
+  },
 } satisfies Record<string, OptionSpec>;

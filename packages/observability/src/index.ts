@@ -1,3 +1,4 @@
+export { type HealthServer, type HealthServerOptions, installMetrics, startHealthServer } from "./health.ts";
 export {
   createLogger,
   type Logger,

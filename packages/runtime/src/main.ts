@@ -1,6 +1,13 @@
 import { ConfigError, type OptionSpec, type ParsedCli } from "@vigil/config";
 import { IngestPublishError } from "@vigil/ingest";
-import { createLogger, installTracing, type Logger, PipelineMetrics } from "@vigil/observability";
+import {
+  createLogger,
+  installMetrics,
+  installTracing,
+  type Logger,
+  PipelineMetrics,
+  startHealthServer,
+} from "@vigil/observability";
 import { type TopicSpec, topicName } from "@vigil/schema";
 import { createKafkaTransport, onShutdown, type Transport } from "@vigil/stream";
 
@@ -10,6 +17,7 @@ interface CommonValues {
   topicPrefix: string;
   clientId?: string | undefined;
   logLevel: string;
+  healthListen?: string | undefined;
 }
 
 type Cli<O extends Record<string, OptionSpec>> = {
@@ -67,6 +75,8 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
   const common = values as ParsedCli<O> & CommonValues;
   const logger = createLogger(options.stage, { level: common.logLevel });
   await options.precheck?.(values);
+  // Metrics are only worth recording when something scrapes them; the provider must exist first.
+  if (common.healthListen) installMetrics();
   const metrics = new PipelineMetrics(options.stage);
   if (options.needsKafka && !options.needsKafka(values))
     return { values, logger, metrics, transport: undefined };
@@ -120,17 +130,32 @@ export async function runService<O extends Record<string, OptionSpec>>(
   await exitOnError(cli.definition.name, async () => {
     const context = await prepareApp(cli, options);
     const transport = context.transport!;
+    const listen = (context.values as ParsedCli<O> & CommonValues).healthListen;
+    // Alive from here; ready once started (connected, reference data restored) until stopping.
+    let notReady: string | undefined = "starting: restoring state and reference data";
+    const health = listen
+      ? await startHealthServer({ listen, notReady: () => notReady, logger: context.logger }).catch(
+          async (error: unknown) => {
+            await transport.close().catch(() => {});
+            throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
+          },
+        )
+      : undefined;
     let service: { stop(): Promise<void> };
     try {
       service = await options.start({ ...context, transport });
     } catch (error) {
       context.logger.error({ err: error }, `${options.stage} failed to start`);
+      await health?.stop();
       await transport.close().catch(() => {});
       throw new ExitError((error as Error).message, options.isConfigError?.(error) ? 2 : 1);
     }
+    notReady = undefined;
     onShutdown(context.logger, async () => {
+      notReady = "stopping";
       await service.stop();
       await transport.close();
+      await health?.stop();
     });
   });
 }
