@@ -127,8 +127,8 @@ function sharedConfig(options: DeployOptions): Manifest {
     KAFKA_BROKERS: options.brokers,
     VIGIL_TOPIC_PREFIX: options.prefix,
     LOG_LEVEL: "info",
-    // Read by the health server of the observability part (not there yet).
-    VIGIL_HEALTH_PORT: String(HEALTH_PORT),
+    // Where long-running services serve /healthz, /readyz and /metrics (runtime's --health-listen).
+    VIGIL_HEALTH_LISTEN: `0.0.0.0:${HEALTH_PORT}`,
   });
 }
 
