@@ -230,6 +230,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
     },
   });
   await table.ready;
+  metrics.recordTableSizes(tables.sizes());
   logger.info({ tables: tables.sizes(), stateEntries: restored.length }, "reference tables restored");
 
   const evaluator = createEvaluator({ rules, tables, state });
@@ -285,6 +286,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
       return outputs;
     },
     afterBatch: () => {
+      metrics.recordTableSizes(tables.sizes());
       const outputs: Output[] = [];
       if (newest > 0) {
         const { findings, errors } = evaluator.advance(newest);

@@ -25,12 +25,18 @@ describe("startHealthServer", () => {
       metrics.recordIn("vigil.ids.alerts", 3);
       metrics.recordDeadLetter("vigil.ids.alerts", "schema");
       metrics.recordLag("vigil.ids.alerts", 2, 17);
+      metrics.recordProcessing("vigil.ids.alerts", 4.2);
+      metrics.recordTableSizes({ hosts: 223, advisories: 13 });
       const text = await (await fetch(`${server.url}/metrics`)).text();
       expect(text).toMatch(
         /vigil_records_in(_total)?\{[^}]*stage="health-test"[^}]*topic="vigil.ids.alerts"[^}]*\} 3/,
       );
       expect(text).toMatch(/vigil_records_dead_lettered(_total)?\{[^}]*kind="schema"/);
       expect(text).toMatch(/vigil_consumer_lag\{[^}]*partition="2"[^}]*\} 17/);
+      expect(text).toMatch(
+        /vigil_processing_duration(_milliseconds)?_count\{[^}]*topic="vigil.ids.alerts"[^}]*\} 1/,
+      );
+      expect(text).toMatch(/vigil_table_size\{[^}]*table="hosts"[^}]*\} 223/);
       expect((await fetch(`${server.url}/nope`)).status).toBe(404);
       expect((await fetch(`${server.url}/healthz`, { method: "POST" })).status).toBe(405);
     } finally {

@@ -29,6 +29,11 @@ export class PipelineMetrics {
   private readonly retryCounter = this.meter.createCounter("vigil.retries", {
     description: "Retried operations",
   });
+  private readonly processingHistogram = this.meter.createHistogram("vigil.processing.duration", {
+    description: "Time to handle one record (decode, judge, build outputs), milliseconds",
+    unit: "ms",
+  });
+  private readonly tableSizes = new Map<string, number>();
 
   constructor(stage: string) {
     this.stage = stage;
@@ -40,6 +45,21 @@ export class PipelineMetrics {
           result.observe(lag, { stage: this.stage, topic: topic ?? "", partition: Number(partition) });
         }
       });
+    this.meter
+      .createObservableGauge("vigil.table.size", { description: "Entries held in a reference table" })
+      .addCallback((result) => {
+        for (const [table, size] of this.tableSizes) result.observe(size, { stage: this.stage, table });
+      });
+  }
+
+  /** How long one record took to handle, in milliseconds. */
+  recordProcessing(topic: string, milliseconds: number): void {
+    this.processingHistogram.record(milliseconds, this.attrs(topic));
+  }
+
+  /** The current sizes of the reference tables this stage holds (hosts, advisories, baselines, ...). */
+  recordTableSizes(sizes: Record<string, number>): void {
+    for (const [table, size] of Object.entries(sizes)) this.tableSizes.set(table, size);
   }
 
   recordIn(topic: string, count = 1): void {

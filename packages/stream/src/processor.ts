@@ -83,7 +83,9 @@ export async function runProcessor<S extends z.ZodType>(
     const outputs: Output[] = [];
     for (const message of batch.messages) {
       metrics?.recordIn(batch.topic);
+      const started = performance.now();
       const produced = await processOne(message);
+      metrics?.recordProcessing(batch.topic, performance.now() - started);
       outputs.push(...produced);
     }
     if (options.afterBatch) outputs.push(...(await options.afterBatch(batch)));
