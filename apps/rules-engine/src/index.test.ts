@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@vigil/observability";
 import { defineRule, PackError } from "@vigil/rules";
-import { buildIdsAlert } from "@vigil/rules/testing";
+import { buildDeniedConnection, buildIdsAlert } from "@vigil/rules/testing";
 import {
   dlqHeader,
   FindingV1,
@@ -78,29 +78,7 @@ async function publishDocument(kind: ReferenceDocumentV1["kind"], name: string, 
   ]);
 }
 
-function deniedConnection(n: number, port: number): FirewallEventV1 {
-  const time = Date.parse("2024-03-12T09:12:00Z") + n * 1000;
-  return {
-    schema: "vigil.firewall.event/v1",
-    id: `fw-test-${n}`,
-    class_uid: 4001,
-    category_uid: 4,
-    activity_id: 5,
-    time,
-    observed_time: time,
-    format: "iptables",
-    metadata: { product: { name: "Netfilter", vendor_name: "Linux" } },
-    device: { hostname: "www01" },
-    src_endpoint: { ip: "198.51.100.23", port: 41000 + n },
-    dst_endpoint: { ip: "172.16.10.5", port },
-    connection_info: { protocol_name: "tcp" },
-    direction: "inbound",
-    asset_ip: "172.16.10.5",
-    action: "Denied",
-    severity_id: 1,
-    raw_data: `test line ${n}`,
-  };
-}
+const deniedConnection = (n: number, port: number) => buildDeniedConnection(n, port, "2024-03-12T09:12:00Z");
 
 const sendFirewall = (events: FirewallEventV1[]) =>
   transport.send(

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@vigil/observability";
-import { buildIdsAlert } from "@vigil/rules/testing";
+import { buildDeniedConnection, buildIdsAlert } from "@vigil/rules/testing";
 import {
   FindingV1,
   type FirewallEventV1,
@@ -22,30 +22,8 @@ import { cli, type RunningRulesEngine, startRulesEngine } from "./index.ts";
 
 const priorityList = fileURLToPath(new URL("../../../examples/assets/priority-list.yaml", import.meta.url));
 
-function denied(n: number, port: number): FirewallEventV1 {
-  // After the first test's alert: event time only moves forward, and older events would be late.
-  const time = Date.parse("2026-03-10T12:00:00Z") + n * 1000;
-  return {
-    schema: "vigil.firewall.event/v1",
-    id: `fw-it-${n}`,
-    class_uid: 4001,
-    category_uid: 4,
-    activity_id: 5,
-    time,
-    observed_time: time,
-    format: "iptables",
-    metadata: { product: { name: "Netfilter", vendor_name: "Linux" } },
-    device: { hostname: "www01" },
-    src_endpoint: { ip: "198.51.100.23", port: 41000 + n },
-    dst_endpoint: { ip: "172.16.10.5", port },
-    connection_info: { protocol_name: "tcp" },
-    direction: "inbound",
-    asset_ip: "172.16.10.5",
-    action: "Denied",
-    severity_id: 1,
-    raw_data: `it line ${n}`,
-  };
-}
+// After the alerts these tests also send: event time only moves forward, and older events would be late.
+const denied = (n: number, port: number) => buildDeniedConnection(n, port, "2026-03-10T12:00:00Z");
 
 describe("rules-engine on Kafka", () => {
   const prefix = uniqueTopicPrefix("rules-it");

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { IdsAlertV1, type NetworkEndpoint, severityIds } from "@vigil/schema";
+import { FirewallEventV1, IdsAlertV1, type NetworkEndpoint, severityIds } from "@vigil/schema";
 
 /**
  * Overrides for `buildIdsAlert`; nested objects replace the defaults wholesale. Shorthands:
@@ -110,4 +110,32 @@ export function idsFindingInfo(
     },
     ...(category !== undefined ? { types: [category] } : {}),
   };
+}
+
+/**
+ * A firewall connection the firewall denied, from the scanner 198.51.100.23 to www01 (172.16.10.5)
+ * on `port`, `n` seconds after `start`: one record of a port scan. Validated like a real record.
+ */
+export function buildDeniedConnection(n: number, port: number, start: string): FirewallEventV1 {
+  const time = Date.parse(start) + n * 1000;
+  return FirewallEventV1.parse({
+    schema: "vigil.firewall.event/v1",
+    id: `fw-test-${n}`,
+    class_uid: 4001,
+    category_uid: 4,
+    activity_id: 5,
+    time,
+    observed_time: time,
+    format: "iptables",
+    metadata: { product: { name: "Netfilter", vendor_name: "Linux" } },
+    device: { hostname: "www01" },
+    src_endpoint: { ip: "198.51.100.23", port: 41000 + n },
+    dst_endpoint: { ip: "172.16.10.5", port },
+    connection_info: { protocol_name: "tcp" },
+    direction: "inbound",
+    asset_ip: "172.16.10.5",
+    action: "Denied",
+    severity_id: 1,
+    raw_data: `test line ${n}`,
+  });
 }
