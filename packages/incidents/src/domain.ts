@@ -13,6 +13,8 @@ import {
   urgencyRank,
   type Verdict,
 } from "@vigil/schema";
+import { findingSourceRef, incidentEventId, responseActionId } from "./ids.ts";
+import { DEFAULT_MERGE_WINDOW_MS, incidentIdFor, windowStart } from "./incident-id.ts";
 import {
   DEFAULT_MAX_EVIDENCE,
   DEFAULT_MAX_FINDING_IDS,
@@ -21,9 +23,7 @@ import {
   maxSeverity,
   mergeEvidence,
   union,
-} from "./apply.ts";
-import { findingSourceRef, incidentEventId, responseActionId } from "./ids.ts";
-import { DEFAULT_MERGE_WINDOW_MS, incidentIdFor, windowStart } from "./incident-id.ts";
+} from "./merge.ts";
 import { mergeObservables, observablesOf } from "./observables.ts";
 import {
   DEFAULT_ESCALATION_POLICY,

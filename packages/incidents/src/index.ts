@@ -1,4 +1,3 @@
-export { type ApplyOptions, applyFinding, DEFAULT_MAX_EVIDENCE, DEFAULT_MAX_FINDING_IDS } from "./apply.ts";
 export {
   type CommandOutput,
   DEFAULT_MAX_OBSERVABLES,
@@ -11,6 +10,7 @@ export {
 } from "./domain.ts";
 export { findingSourceRef, incidentEventId, responseActionId } from "./ids.ts";
 export { DEFAULT_MERGE_WINDOW_MS, incidentIdFor, windowStart } from "./incident-id.ts";
+export { DEFAULT_MAX_EVIDENCE, DEFAULT_MAX_FINDING_IDS } from "./merge.ts";
 export { mergeObservables, observablesOf } from "./observables.ts";
 export {
   DEFAULT_ESCALATION_POLICY,
