@@ -174,6 +174,16 @@ title: "{{ correlation.steps }} on {{ asset_ip }}"
     expect(run([sequence!], [allowed(T0), denied(T0 + M), alert(T0 + 2 * M)]).findings).toEqual([]);
     expect(run([sequence!], [denied(T0), allowed(T0 + M), alert(T0 + 11 * M)]).findings).toEqual([]);
   });
+
+  it("counts a redelivered step once: a replayed batch does not complete a second sequence", () => {
+    const probe = denied(T0);
+    const open = allowed(T0 + M);
+    const alerts = [alert(T0 + 2 * M), alert(T0 + 3 * M)];
+    const once = run([sequence!], [probe, open, ...alerts]).findings;
+    const replayed = run([sequence!], [probe, open, probe, open, ...alerts]).findings;
+    expect(once).toHaveLength(1);
+    expect(replayed.map((finding) => finding.id)).toEqual(once.map((finding) => finding.id));
+  });
 });
 
 const testAlert = buildIdsAlert({ asset_ip: "10.0.0.5", dst: { ip: "10.0.0.5", port: 443 } });

@@ -28,7 +28,7 @@ import {
   type Frame,
   isoTime,
 } from "./scope.ts";
-import { type Dated, viewCache } from "./state.ts";
+import { type Dated, type KeyedState, viewCache } from "./state.ts";
 import { renderValue, show } from "./text.ts";
 
 /** [event time, event id, topic, summary, distinct value | step mask] */
@@ -192,6 +192,72 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
     return [event.time, event.id, event.topic, eventSummary(event), extra];
   };
 
+  /**
+   * The key's event window, or undefined when the event is too late for it (counted) or already in
+   * it: a redelivered event (a batch replayed after a crash) counts once.
+   */
+  const openWindow = (
+    view: KeyedState<SlidingState | TumblingState | AbsenceState>,
+    key: string,
+    t: number,
+    frame: Frame,
+    context: RunContext,
+  ): SlidingState | undefined => {
+    const state = (view.get(key) as SlidingState | undefined) ?? { clock: t, ev: [] };
+    if (t + window + lateness <= Math.max(state.clock, watermarkOf(context.state))) {
+      count(context, "late_dropped");
+      return undefined;
+    }
+    const id = frame.scope.event.id;
+    return state.ev.some((entry) => entry[1] === id) ? undefined : state;
+  };
+
+  /** Inserts in event-time order, then drops what the window has passed and caps the state (counted). */
+  const insertEntry = (state: SlidingState, entry: Entry, context: RunContext) => {
+    const entries = state.ev;
+    entries.splice(upperBound(entries, entry[0]), 0, entry);
+    state.clock = Math.max(state.clock, entry[0]);
+    const cutoff = Math.max(state.clock, watermarkOf(context.state)) - window - lateness;
+    let expired = 0;
+    while (expired < entries.length && entries[expired]![0] <= cutoff) expired++;
+    if (expired > 0) entries.splice(0, expired);
+    if (entries.length > plan.maxEvents) {
+      const excess = entries.length - plan.maxEvents;
+      entries.splice(0, excess);
+      count(context, "state_capped", excess);
+    }
+  };
+
+  /** A finding over the events a match used; its id derives from them, so a replay raises the same one. */
+  const emitOver = (used: Entry[], frame: Frame, conditions: string[], time: number, context: RunContext) =>
+    plan.emit(
+      {
+        frame,
+        evidence: used.map(toEvidence),
+        conditions,
+        time,
+        id: findingId(
+          rule.id,
+          rule.version,
+          used.map((entry) => entry[1]),
+        ),
+      },
+      context,
+    );
+
+  /** Stores what is left of a key's window, due when its newest event leaves it; an empty key is dropped. */
+  const keepOrDrop = (
+    view: KeyedState<SlidingState | TumblingState | AbsenceState>,
+    key: string,
+    state: SlidingState,
+  ) => {
+    if (state.ev.length === 0) view.delete(key);
+    else {
+      state.due = state.ev[state.ev.length - 1]![0] + window + lateness;
+      view.put(key, state);
+    }
+  };
+
   /** A frame for a finding raised without its event (a closed window, an absence). */
   const frameFrom = (projection: Projection, context: RunContext, correlation: CorrelationValue): Frame => {
     const scope = new EventScope(projectedEvent(projection), context.tables);
@@ -233,15 +299,9 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
       if (value === "") return [];
     }
     const view = views(context.state);
-    const state = (view.get(key) as SlidingState | undefined) ?? { clock: t, ev: [] };
-    const now = Math.max(state.clock, watermarkOf(context.state));
-    if (t + window + lateness <= now) {
-      count(context, "late_dropped");
-      return [];
-    }
+    const state = openWindow(view, key, t, frame, context);
+    if (!state) return [];
     const entries = state.ev;
-    // A redelivered event (a batch replayed after a crash) is already in the window: once is enough.
-    if (entries.some((entry) => entry[1] === frame.scope.event.id)) return [];
     if (distinct) {
       const existing = entries.findIndex((entry) => entry[4] === value);
       if (existing >= 0) {
@@ -250,18 +310,7 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
         entries.splice(existing, 1);
       }
     }
-    const position = upperBound(entries, t);
-    entries.splice(position, 0, entryOf(frame, value));
-    state.clock = Math.max(state.clock, t);
-    const cutoff = Math.max(state.clock, watermarkOf(context.state)) - window - lateness;
-    let expired = 0;
-    while (expired < entries.length && entries[expired]![0] <= cutoff) expired++;
-    if (expired > 0) entries.splice(0, expired);
-    if (entries.length > plan.maxEvents) {
-      const excess = entries.length - plan.maxEvents;
-      entries.splice(0, excess);
-      count(context, "state_capped", excess);
-    }
+    insertEntry(state, entryOf(frame, value), context);
     const findings: FindingV1[] = [];
     const start = Math.max(0, lowerBound(entries, t));
     for (let end = start; end < entries.length; end++) {
@@ -287,28 +336,11 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
           correlation.first
         } to ${correlation.last})${distinct ? `: ${values.slice(0, 20).join(", ")}${values.length > 20 ? ", …" : ""}` : ""}`,
       );
-      const finding = plan.emit(
-        {
-          frame: { ...frame, correlation },
-          evidence: used.map(toEvidence),
-          conditions,
-          time: last,
-          id: findingId(
-            rule.id,
-            rule.version,
-            used.map((entry) => entry[1]),
-          ),
-        },
-        context,
-      );
+      const finding = emitOver(used, { ...frame, correlation }, conditions, last, context);
       if (finding) findings.push(finding);
       break;
     }
-    if (entries.length === 0) view.delete(key);
-    else {
-      state.due = entries[entries.length - 1]![0] + window + lateness;
-      view.put(key, state);
-    }
+    keepOrDrop(view, key, state);
     return findings;
   };
 
@@ -479,24 +511,10 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
     }
     const t = event.time;
     const view = views(context.state);
-    const state = (view.get(key) as SlidingState | undefined) ?? { clock: t, ev: [] };
-    const now = Math.max(state.clock, watermarkOf(context.state));
-    if (t + window + lateness <= now) {
-      count(context, "late_dropped");
-      return [];
-    }
+    const state = openWindow(view, key, t, frame, context);
+    if (!state) return [];
     const entries = state.ev;
-    entries.splice(upperBound(entries, t), 0, entryOf(frame, mask));
-    state.clock = Math.max(state.clock, t);
-    const cutoff = Math.max(state.clock, watermarkOf(context.state)) - window - lateness;
-    let expired = 0;
-    while (expired < entries.length && entries[expired]![0] <= cutoff) expired++;
-    if (expired > 0) entries.splice(0, expired);
-    if (entries.length > plan.maxEvents) {
-      const excess = entries.length - plan.maxEvents;
-      entries.splice(0, excess);
-      count(context, "state_capped", excess);
-    }
+    insertEntry(state, entryOf(frame, mask), context);
     const findings: FindingV1[] = [];
     for (let first = 0; first < entries.length; first++) {
       if (((entries[first]![4] as number) & 1) === 0) continue;
@@ -523,28 +541,17 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
         );
       });
       conditions.push(`in order within ${formatDuration(window)} for ${byText} ${show(key)}`);
-      const finding = plan.emit(
-        {
-          frame: { ...frame, correlation },
-          evidence: used.map(toEvidence),
-          conditions,
-          time: used[used.length - 1]![0],
-          id: findingId(
-            rule.id,
-            rule.version,
-            used.map((entry) => entry[1]),
-          ),
-        },
+      const finding = emitOver(
+        used,
+        { ...frame, correlation },
+        conditions,
+        used[used.length - 1]![0],
         context,
       );
       if (finding) findings.push(finding);
       break;
     }
-    if (entries.length === 0) view.delete(key);
-    else {
-      state.due = entries[entries.length - 1]![0] + window + lateness;
-      view.put(key, state);
-    }
+    keepOrDrop(view, key, state);
     return findings;
   };
 
