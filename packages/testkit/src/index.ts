@@ -11,6 +11,7 @@ export {
   SKIP_INTEGRATION_VARIABLE,
   verifyBrokers,
 } from "./broker.ts";
+export { freeClusterPorts, type KafkaCluster, startKafkaCluster } from "./cluster.ts";
 export { kafkaBrokers, uniqueTopicPrefix, type WaitForOptions, waitFor } from "./helpers.ts";
 export { integrationSkipped } from "./integration-env.ts";
 export {
