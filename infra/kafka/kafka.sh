@@ -66,6 +66,65 @@ log.segment.bytes=16777216
 log.retention.check.interval.ms=60000
 log.cleaner.dedupe.buffer.size=8388608
 PROPS
+  if [ -n "${KAFKA_SECURITY:-}" ]; then secure_config "$i"; fi
+}
+
+# Opt-in secured listener (KAFKA_SECURITY=sasl_ssl): besides PLAINTEXT on the client port, node i
+# also serves SASL_SSL on port KAFKA_PORT+200+i (SCRAM-SHA-512 and PLAIN). KAFKA_SECURITY_DIR holds
+#   broker.pem  the broker's unencrypted PKCS#8 private key followed by its certificate chain
+#   ca.pem      the CA that client certificates must chain to (only read with KAFKA_SSL_CLIENT_AUTH)
+#   users       one "name password" per line (letters, digits, . _ - only): SCRAM-SHA-512 users are
+#               added when storage is formatted, PLAIN users are listed in the listener's JAAS config
+# KAFKA_SSL_CLIENT_AUTH: none (default), requested (a client certificate, when given, must be
+# trusted) or required.
+secure_port() { echo $((PORT + 200 + $1)); }
+
+# Reads $KAFKA_SECURITY_DIR/users into USER_NAMES / USER_PASSWORDS (validated: they go into configs unquoted).
+read_users() {
+  local dir="${KAFKA_SECURITY_DIR:?KAFKA_SECURITY=sasl_ssl needs KAFKA_SECURITY_DIR}" name password
+  USER_NAMES=(); USER_PASSWORDS=()
+  [ -f "$dir/users" ] || { log "$dir/users is missing (one \"name password\" per line)"; exit 2; }
+  while read -r name password; do
+    [ -z "$name" ] && continue
+    if [[ ! "$name$password" =~ ^[A-Za-z0-9._-]+$ ]] || [ -z "$password" ]; then
+      log "$dir/users: each line must be \"name password\" of letters, digits, . _ -"; exit 2
+    fi
+    USER_NAMES+=("$name"); USER_PASSWORDS+=("$password")
+  done < "$dir/users"
+}
+
+secure_config() { # node-index: adds the SASL_SSL listener to the node's server.properties
+  local i=$1 dir="$RUN/node$1" sec="${KAFKA_SECURITY_DIR:-}" plain_users="" k
+  [ "$KAFKA_SECURITY" = sasl_ssl ] || { log "KAFKA_SECURITY must be sasl_ssl (or unset), not $KAFKA_SECURITY"; exit 2; }
+  [ -f "$sec/broker.pem" ] || { log "KAFKA_SECURITY_DIR=$sec has no broker.pem (key + certificate chain)"; exit 2; }
+  read_users
+  for k in "${!USER_NAMES[@]}"; do plain_users+=" user_${USER_NAMES[$k]}=\"${USER_PASSWORDS[$k]}\""; done
+  sed -i \
+    -e "s|^listeners=PLAINTEXT://\([^,]*\),|listeners=PLAINTEXT://\1,SECURE://$HOST:$(secure_port "$i"),|" \
+    -e "s|^advertised.listeners=.*|&,SECURE://$HOST:$(secure_port "$i")|" \
+    -e "s|^listener.security.protocol.map=.*|&,SECURE:SASL_SSL|" "$dir/server.properties"
+  cat >> "$dir/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.secure.ssl.keystore.type=PEM
+listener.name.secure.ssl.keystore.location=$sec/broker.pem
+listener.name.secure.ssl.client.auth=${KAFKA_SSL_CLIENT_AUTH:-none}
+listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+PROPS
+  if [ "${KAFKA_SSL_CLIENT_AUTH:-none}" != none ]; then
+    printf 'listener.name.secure.ssl.truststore.type=PEM\nlistener.name.secure.ssl.truststore.location=%s\n' "$sec/ca.pem" >> "$dir/server.properties"
+  fi
+}
+
+# `format` arguments creating the SCRAM-SHA-512 users (none without KAFKA_SECURITY).
+scram_args() {
+  SCRAM_ARGS=()
+  [ -n "${KAFKA_SECURITY:-}" ] || return 0
+  read_users
+  local k
+  for k in "${!USER_NAMES[@]}"; do
+    SCRAM_ARGS+=(--add-scram "SCRAM-SHA-512=[name=${USER_NAMES[$k]},password=${USER_PASSWORDS[$k]}]")
+  done
 }
 
 start_node() { # node-index
@@ -110,10 +169,11 @@ up() {
   for ((i = 0; i < n; i++)); do
     write_config "$i" "$n"
     if [ ! -f "$RUN/node$i/data/meta.properties" ]; then
+      scram_args
       if ((n == 1)); then
-        java_run kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$RUN/node$i/server.properties" >/dev/null
+        java_run kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$RUN/node$i/server.properties" "${SCRAM_ARGS[@]}" >/dev/null
       else
-        java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/node$i/server.properties" >/dev/null
+        java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/node$i/server.properties" "${SCRAM_ARGS[@]}" >/dev/null
       fi
     fi
   done
@@ -122,6 +182,11 @@ up() {
   local servers=""; for ((i = 0; i < n; i++)); do servers+="${servers:+,}$HOST:$(client_port $i)"; done
   echo "$servers" > "$RUN/bootstrap"
   log "up: $n node(s) at $servers in $((SECONDS - start))s (state in $RUN)"
+  if [ -n "${KAFKA_SECURITY:-}" ]; then
+    local secure=""; for ((i = 0; i < n; i++)); do secure+="${secure:+,}$HOST:$(secure_port $i)"; done
+    echo "$secure" > "$RUN/bootstrap-secure"
+    log "SASL_SSL listener(s) at $secure"
+  fi
   echo "$servers"
 }
 

@@ -15,10 +15,22 @@ export {
   EmbeddedTransport,
   type EmbeddedTransportOptions,
 } from "./embedded.ts";
-export { createKafkaTransport, type KafkaTransportOptions } from "./kafka.ts";
+export { createKafkaTransport, KafkaSecurityError, type KafkaTransportOptions, tlsFailure } from "./kafka.ts";
 export { partitionForKey } from "./partitioner.ts";
 export { type ProcessorOptions, type RunningProcessor, runProcessor } from "./processor.ts";
 export { backoffDelay, defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";
+export {
+  describeSecurity,
+  type KafkaSecurity,
+  KafkaSecurityConfigError,
+  type KafkaSecurityOptions,
+  kafkaSecurityFromEnv,
+  kafkaSecurityVariables,
+  type OauthBearerProvider,
+  type SaslMechanism,
+  type SecurityProtocol,
+  type SecuritySummary,
+} from "./security.ts";
 export { onShutdown } from "./shutdown.ts";
 export { followGlobalTable, type GlobalTable, type GlobalTableOptions } from "./table.ts";
 export { ensureRegistryTopics, registryTopicConfigs } from "./topics.ts";

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect as tlsConnect } from "node:tls";
 import type { Headers } from "@vigil/schema";
 import {
   type Admin,
@@ -7,6 +9,7 @@ import {
   type ConsumerConfig,
   type EachBatchPayload,
   type IHeaders,
+  type ISocketFactory,
   Kafka,
   type KafkaConfig,
   type KafkaMessage,
@@ -16,6 +19,7 @@ import {
   type Producer,
   type RetryOptions,
 } from "kafkajs";
+import { describeSecurity, type KafkaSecurity, type OauthBearerProvider } from "./security.ts";
 import type {
   ConsumedMessage,
   OutgoingMessage,
@@ -39,10 +43,14 @@ export type KafkaLogLevel = "error" | "warn" | "info" | "debug";
 export interface KafkaTransportOptions {
   brokers: string[];
   clientId: string;
-  /** Passed through to kafkajs as is. */
+  /** TLS and SASL from `kafkaSecurityFromEnv`; its summary (no secrets) is logged at start. */
+  security?: KafkaSecurity;
+  /** Passed through to kafkajs as is (overrides `security.ssl`). */
   ssl?: KafkaConfig["ssl"];
-  /** Passed through to kafkajs as is. */
+  /** Passed through to kafkajs as is (overrides `security.sasl`). */
   sasl?: KafkaConfig["sasl"];
+  /** Supplies OAUTHBEARER tokens (kafkajs calls it again before a token expires); implies OAUTHBEARER. */
+  oauthBearerProvider?: OauthBearerProvider;
   logger?: KafkaTransportLogger;
   /** Lowest kafkajs log level forwarded to `logger` (default warn: kafkajs is chatty at info). */
   logLevel?: KafkaLogLevel;
@@ -71,9 +79,11 @@ const kafkajsLevels: Record<KafkaLogLevel, logLevel> = {
   debug: logLevel.DEBUG,
 };
 
-function forwardLogsTo(logger: KafkaTransportLogger) {
+function forwardLogsTo(logger: KafkaTransportLogger, muted: () => boolean) {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
+      // After a KafkaSecurityError was thrown, kafkajs' retry loops still run down in the background.
+      if (muted()) return;
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
       const entry = { kafkajs: namespace, ...extra };
       // kafkajs logs every error response as an error before retrying or rethrowing it, including
@@ -99,6 +109,77 @@ function writeToStderr(level: string, obj: object, msg: string | undefined): voi
     Object.entries(obj).map(([name, value]) => [name, value instanceof Error ? String(value) : value]),
   );
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+/**
+ * A connection failure that retrying cannot fix (rejected credentials, an untrusted or mismatched
+ * broker certificate): the transport ends connecting with it at once instead of retrying.
+ */
+export class KafkaSecurityError extends Error {
+  override name = "KafkaSecurityError";
+  readonly retriable = false;
+}
+
+/** OpenSSL's verdicts on a broker certificate that no CA the client trusts has signed. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA",
+]);
+
+/**
+ * The TLS errors of `tls.connect` that are configuration, not weather. kafkajs wraps every socket
+ * error in a retriable KafkaJSConnectionError, so without this an untrusted certificate means
+ * minutes of retries; network errors (refused, reset, timeout) are not classified here.
+ */
+export function tlsFailure(error: unknown, broker: string): KafkaSecurityError | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string") return undefined;
+  const reason = (error as Error).message;
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    return new KafkaSecurityError(
+      `TLS: the certificate of the broker ${broker} is not trusted: ${reason} (${code}); ` +
+        "set KAFKA_SSL_CA_FILE to the CA that signed it",
+      { cause: error },
+    );
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return new KafkaSecurityError(
+      `TLS: the certificate of the broker ${broker} is not for that address: ${reason}; ` +
+        "connect with a name or IP address its certificate lists (subjectAltName)",
+      { cause: error },
+    );
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return new KafkaSecurityError(
+      `TLS: the certificate of the broker ${broker} is not valid now: ${reason}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (/^ERR_SSL_.*ALERT/.test(code)) {
+    return new KafkaSecurityError(
+      `TLS: the broker ${broker} refused the handshake: ${reason}; if it requires a client certificate, ` +
+        "set KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE (or KAFKA_SSL_PKCS12_FILE) to one its CA signed",
+      { cause: error },
+    );
+  }
+  return undefined;
+}
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current instanceof Error && chain.length < 10; current = current.cause) {
+    chain.push(current);
+  }
+  return chain;
 }
 
 function toBuffer(data: string | Buffer | null): Buffer | null {
@@ -186,20 +267,91 @@ class KafkaTransport implements Transport {
   private readonly knownTopics = new Set<string>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closing: Promise<void> | undefined;
+  private readonly sasl: KafkaConfig["sasl"];
+  /** Settles (rejects) on the first connection failure that retrying cannot fix. */
+  private readonly securityFailure = Promise.withResolvers<never>();
+  private securityFailed: KafkaSecurityError | undefined;
 
   constructor(options: KafkaTransportOptions) {
     this.options = options;
     this.logger = options.logger ?? stderrLogger;
+    this.securityFailure.promise.catch(() => {});
+    const ssl = options.ssl ?? options.security?.ssl;
+    this.sasl = saslWithProvider(options.sasl ?? options.security?.sasl, options.oauthBearerProvider);
     const config: KafkaConfig = {
       brokers: options.brokers,
       clientId: options.clientId,
       logLevel: kafkajsLevels[options.logLevel ?? "warn"],
-      ...(options.ssl !== undefined && { ssl: options.ssl }),
-      ...(options.sasl !== undefined && { sasl: options.sasl }),
+      ...(ssl !== undefined && { ssl }),
+      ...(this.sasl !== undefined && { sasl: this.sasl }),
       ...(options.retry !== undefined && { retry: options.retry }),
-      logCreator: forwardLogsTo(this.logger),
+      socketFactory: this.socketFactory,
+      logCreator: forwardLogsTo(this.logger, () => this.securityFailed !== undefined),
     };
     this.kafka = new Kafka(config);
+    const summary = options.security?.summary;
+    if (summary) {
+      this.logger.info({ kafkaSecurity: summary }, `Kafka connection security: ${describeSecurity(summary)}`);
+      if (summary.verifyServer === false) {
+        this.logger.warn(
+          { kafkaSecurity: summary },
+          "KAFKA_SSL_INSECURE_SKIP_VERIFY=true: the brokers' certificates are NOT verified; " +
+            "anyone on the network path can impersonate them (never use this in production)",
+        );
+      }
+    }
+  }
+
+  /** kafkajs' own socket factory, plus: a TLS failure retrying cannot fix ends connecting at once. */
+  private readonly socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    if (this.securityFailed) throw this.securityFailed;
+    const options = typeof ssl === "object" && ssl !== null ? ssl : {};
+    const socket: Socket = ssl
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 && { servername: host }), ...options }, onConnect)
+      : netConnect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    if (ssl) {
+      socket.once("error", (error) => {
+        const failure = tlsFailure(error, `${host}:${port}`);
+        if (failure && !this.securityFailed) {
+          this.securityFailed = failure;
+          this.securityFailure.reject(failure);
+        }
+      });
+    }
+    return socket;
+  };
+
+  /**
+   * Waits for a kafkajs connect, but ends it with a clear KafkaSecurityError as soon as the
+   * credentials or a certificate are refused. kafkajs already gives up on a SASL failure
+   * (non-retriable) but words it per mechanism; TLS failures it would retry.
+   */
+  private async failFast<T>(connecting: Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([connecting, this.securityFailure.promise]);
+    } catch (error) {
+      throw this.explain(error);
+    }
+  }
+
+  private explain(error: unknown): unknown {
+    for (const cause of causes(error)) {
+      if (cause instanceof KafkaSecurityError) return cause;
+      if ((cause as Error).name === "KafkaJSSASLAuthenticationError") {
+        const sasl = this.sasl;
+        const mechanism = sasl?.mechanism.toUpperCase() ?? "SASL";
+        const user = sasl && "username" in sasl ? ` for user ${sasl.username}` : "";
+        return new KafkaSecurityError(
+          `SASL authentication failed${user} (${mechanism}): ${(cause as Error).message}; ` +
+            "check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)",
+          { cause: error },
+        );
+      }
+      const tls = tlsFailure(cause, String((cause as { broker?: unknown }).broker ?? "?"));
+      if (tls) return tls;
+    }
+    return error;
   }
 
   async createTopics(topics: TopicConfig[]): Promise<void> {
@@ -378,7 +530,7 @@ class KafkaTransport implements Transport {
           allowAutoTopicCreation: false,
           createPartitioner: Partitioners.DefaultPartitioner,
         });
-        await producer.connect();
+        await this.failFast(producer.connect());
         return producer;
       })();
       connection.catch(() => this.transactionalProducers.delete(transactionalId));
@@ -399,7 +551,7 @@ class KafkaTransport implements Transport {
     });
     this.subscriptions.add(subscription);
     try {
-      await subscription.start();
+      await this.failFast(subscription.start());
     } catch (error) {
       await subscription.stop();
       throw error;
@@ -459,7 +611,7 @@ class KafkaTransport implements Transport {
       timeoutMs,
     );
     try {
-      await consumer.connect();
+      await this.failFast(consumer.connect());
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
@@ -555,7 +707,7 @@ class KafkaTransport implements Transport {
         // Java clients' murmur2 partitioning, passed explicitly so kafkajs does not warn about it.
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      await producer.connect();
+      await this.failFast(producer.connect());
       return producer;
     })();
     this.producerConnection.catch(() => {
@@ -568,7 +720,7 @@ class KafkaTransport implements Transport {
     this.assertOpen();
     this.adminConnection ??= (async () => {
       const admin = this.kafka.admin();
-      await admin.connect();
+      await this.failFast(admin.connect());
       return admin;
     })();
     this.adminConnection.catch(() => {
@@ -576,6 +728,20 @@ class KafkaTransport implements Transport {
     });
     return this.adminConnection;
   }
+}
+
+/** `oauthBearerProvider` supplies the tokens of an OAUTHBEARER configuration, or is the whole SASL configuration. */
+function saslWithProvider(
+  sasl: KafkaConfig["sasl"],
+  provider: OauthBearerProvider | undefined,
+): KafkaConfig["sasl"] {
+  if (provider === undefined) return sasl;
+  if (sasl !== undefined && sasl.mechanism !== "oauthbearer") {
+    throw new Error(
+      `oauthBearerProvider is given, but the SASL mechanism is ${sasl.mechanism}, not OAUTHBEARER`,
+    );
+  }
+  return { mechanism: "oauthbearer", oauthBearerProvider: provider };
 }
 
 interface SubscriptionSettings extends SubscribeOptions {

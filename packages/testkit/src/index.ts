@@ -23,3 +23,10 @@ export {
   type PostgresEnvironment,
   startLocalCluster,
 } from "./postgres.ts";
+export {
+  createTestPki,
+  type SaslUser,
+  type SecuredBroker,
+  startSecuredBroker,
+  type TestPki,
+} from "./secured-broker.ts";

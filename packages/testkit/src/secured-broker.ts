@@ -1,0 +1,262 @@
+// A throwaway PKI (openssl) and a local Kafka broker with a SASL_SSL listener, for the security tests.
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { freeBrokerPort, localJvmMissing } from "./broker.ts";
+
+const KAFKA_SH = fileURLToPath(new URL("../../../infra/kafka/kafka.sh", import.meta.url));
+
+export interface TestPki {
+  dir: string;
+  /** The CA that signed the broker's and the client's certificates. */
+  caFile: string;
+  /** A second, unrelated CA: trusting only it must fail the handshake. */
+  otherCaFile: string;
+  /** The broker's PKCS#8 key followed by its certificate (SAN IP:127.0.0.1, DNS:localhost). */
+  brokerPemFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** The client key encrypted with `clientKeyPassword`. */
+  encryptedClientKeyFile: string;
+  clientKeyPassword: string;
+  /** Client key, certificate and the CA in one PKCS12 bundle protected by `pkcs12Password`. */
+  pkcs12File: string;
+  pkcs12Password: string;
+}
+
+function openssl(dir: string, args: readonly string[]): void {
+  try {
+    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+    throw new Error(`openssl ${args[0]} failed: ${stderr || (error as Error).message}`);
+  }
+}
+
+function createCa(dir: string, name: string, subject: string): void {
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    "-subj",
+    subject,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+}
+
+function signLeaf(dir: string, name: string, subject: string, extensions: string): void {
+  openssl(dir, [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject,
+  ]);
+  writeFileSync(join(dir, `${name}.ext`), extensions);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+  ]);
+}
+
+/** Generates the test PKI into `dir` with `openssl` (2-day certificates, random passwords). */
+export function createTestPki(dir: string): TestPki {
+  createCa(dir, "ca", "/CN=Vigil test CA");
+  createCa(dir, "other-ca", "/CN=Some other CA");
+  signLeaf(
+    dir,
+    "broker",
+    "/CN=localhost",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
+  writeFileSync(
+    join(dir, "broker.pem"),
+    readFileSync(join(dir, "broker.key"), "utf8") + readFileSync(join(dir, "broker.crt"), "utf8"),
+  );
+  signLeaf(dir, "client", "/CN=vigil-test-client", "extendedKeyUsage=clientAuth\n");
+  const clientKeyPassword = randomBytes(12).toString("hex");
+  const pkcs12Password = randomBytes(12).toString("hex");
+  openssl(dir, [
+    "pkey",
+    "-in",
+    "client.key",
+    "-aes256",
+    "-passout",
+    `pass:${clientKeyPassword}`,
+    "-out",
+    "client-encrypted.key",
+  ]);
+  openssl(dir, [
+    "pkcs12",
+    "-export",
+    "-in",
+    "client.crt",
+    "-inkey",
+    "client.key",
+    "-certfile",
+    "ca.pem",
+    "-passout",
+    `pass:${pkcs12Password}`,
+    "-out",
+    "client.p12",
+  ]);
+  return {
+    dir,
+    caFile: join(dir, "ca.pem"),
+    otherCaFile: join(dir, "other-ca.pem"),
+    brokerPemFile: join(dir, "broker.pem"),
+    clientCertFile: join(dir, "client.crt"),
+    clientKeyFile: join(dir, "client.key"),
+    encryptedClientKeyFile: join(dir, "client-encrypted.key"),
+    clientKeyPassword,
+    pkcs12File: join(dir, "client.p12"),
+    pkcs12Password,
+  };
+}
+
+export interface SaslUser {
+  username: string;
+  password: string;
+}
+
+export interface SecuredBroker {
+  /** The SASL_SSL listener (SCRAM-SHA-512 and PLAIN; a client certificate, when given, must be trusted). */
+  brokers: string[];
+  /** The same broker's PLAINTEXT listener, for setup and checks around the secured clients. */
+  plaintextBrokers: string[];
+  pki: TestPki;
+  /** Known to the broker for both SCRAM-SHA-512 and PLAIN. */
+  users: { alice: SaslUser; bob: SaslUser };
+  /** The environment that connects an app to `brokers` as `user` with `mechanism`, trusting the test CA. */
+  env(user: SaslUser, mechanism: "SCRAM-SHA-512" | "PLAIN"): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Starts a one-node local Kafka (infra/kafka/kafka.sh, KAFKA_SECURITY=sasl_ssl) on free ports,
+ * with its state and PKI under `$TMPDIR/vigil-kafka-*`. Throws when it cannot (never skips).
+ */
+export async function startSecuredBroker(): Promise<SecuredBroker> {
+  const missing = localJvmMissing();
+  if (missing !== undefined)
+    throw new Error(`the secured test broker needs the local JVM broker: ${missing}`);
+  let port = await freeBrokerPort();
+  for (let attempt = 0; !(await portFree(port + 200)); attempt++) {
+    if (attempt >= 20) throw new Error("no free ports (port, +100, +200) for the secured broker");
+    port = await freeBrokerPort();
+  }
+  const stateDir = await mkdtemp(join(tmpdir(), "vigil-kafka-"));
+  const pkiDir = join(stateDir, "pki");
+  mkdirSync(pkiDir);
+  const pki = createTestPki(pkiDir);
+  const users = {
+    alice: { username: "alice", password: `alice-${randomBytes(12).toString("hex")}` },
+    bob: { username: "bob", password: `bob-${randomBytes(12).toString("hex")}` },
+  };
+  writeFileSync(
+    join(pkiDir, "users"),
+    `${users.alice.username} ${users.alice.password}\n${users.bob.username} ${users.bob.password}\n`,
+  );
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    VIGIL_KAFKA_DIR: stateDir,
+    KAFKA_SECURITY: "sasl_ssl",
+    KAFKA_SECURITY_DIR: pkiDir,
+    KAFKA_SSL_CLIENT_AUTH: "requested",
+    KAFKA_HEAP: process.env.KAFKA_HEAP ?? "512m",
+  };
+  const run = (args: string[]) => promisify(execFile)("bash", [KAFKA_SH, ...args], { env, timeout: 300_000 });
+
+  // If this process dies without running teardown, the broker must not outlive it.
+  const killOnExit = () => {
+    try {
+      process.kill(Number(readFileSync(join(stateDir, "node0", "pid"), "utf8")), "SIGKILL");
+    } catch {
+      // Already gone (or never started): nothing to kill.
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
+  const started = Date.now();
+  try {
+    await run(["up"]);
+  } catch (error) {
+    await run(["down", "--purge"]).catch(() => {});
+    process.off("exit", killOnExit);
+    rmSync(stateDir, { recursive: true, force: true });
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+    throw new Error(
+      `the secured test broker did not start: ${stderr.split("\n").slice(-15).join("\n") || error}`,
+    );
+  }
+  process.stderr.write(
+    `testkit: secured Kafka (SASL_SSL on 127.0.0.1:${port + 200}) ready in ${Math.round((Date.now() - started) / 1000)}s\n`,
+  );
+  const brokers = [`127.0.0.1:${port + 200}`];
+  return {
+    brokers,
+    plaintextBrokers: [`127.0.0.1:${port}`],
+    pki,
+    users,
+    env: (user, mechanism) => ({
+      KAFKA_BROKERS: brokers.join(","),
+      KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
+      KAFKA_SSL_CA_FILE: pki.caFile,
+      KAFKA_SASL_MECHANISM: mechanism,
+      KAFKA_SASL_USERNAME: user.username,
+      KAFKA_SASL_PASSWORD: user.password,
+    }),
+    stop: async () => {
+      try {
+        await run(["down", "--purge"]);
+      } finally {
+        process.off("exit", killOnExit);
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
