@@ -37,7 +37,7 @@ await exitOnError(cli.definition.name, async () => {
   }
 
   await runToEnd(
-    { logger, transport },
+    { logger, transport, metrics, values },
     {
       name: cli.definition.name,
       json: values.json,

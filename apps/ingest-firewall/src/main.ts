@@ -21,7 +21,7 @@ await exitOnError(cli.definition.name, async () => {
 
   // SIGTERM: listeners stop accepting, the queue drains, what was received is published, then the summary.
   await runToEnd(
-    { logger, transport },
+    { logger, transport, metrics, values },
     {
       name: cli.definition.name,
       json: values.json,
@@ -35,6 +35,11 @@ await exitOnError(cli.definition.name, async () => {
           out: process.stdout,
           errOut: process.stderr,
           signal,
+          // A full queue pauses the TCP senders and drops UDP: not ready, so traffic goes elsewhere.
+          onListening: (server) =>
+            metrics.watchBackpressure(() =>
+              server.backpressured ? "syslog queue full: TCP senders paused" : undefined,
+            ),
         }),
       describe: (summary) =>
         describeSummary(

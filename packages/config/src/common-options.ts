@@ -54,7 +54,7 @@ export const commonOptions = {
     env: "VIGIL_HEALTH_LISTEN",
     type: "string",
     description:
-      "Serve /healthz, /readyz and /metrics (Prometheus) on HOST:PORT, e.g. 0.0.0.0:9464 (long-running services)",
+      "Serve /healthz, /readyz and /metrics (Prometheus) on HOST:PORT while the app runs, e.g. 0.0.0.0:9464",
     schema: z
       .string()
       .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "HOST:PORT, e.g. 0.0.0.0:9464")

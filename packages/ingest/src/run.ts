@@ -203,6 +203,18 @@ export async function runIngest<T, L extends Line = Line>(
   }
 
   async function sendBatch(batch: Pending<L>): Promise<void> {
+    // Held back (not ready) from the first failed send until the batch is through (or the run fails).
+    let release: (() => void) | undefined;
+    try {
+      await sendBatchOnce(batch, () => {
+        release ??= metrics?.holdBack("send retrying");
+      });
+    } finally {
+      release?.();
+    }
+  }
+
+  async function sendBatchOnce(batch: Pending<L>, holdBack: () => void): Promise<void> {
     const byTopic = new Map<string, Output["message"][]>();
     for (const item of batch.outputs) {
       const list = byTopic.get(item.topic) ?? [];
@@ -218,6 +230,7 @@ export async function runIngest<T, L extends Line = Line>(
         await withRetry(() => options.transport!.sendAtomically(batches, atomic.transactionalId), {
           policy,
           onRetry: (error, attempt, delayMs) => {
+            holdBack();
             metrics?.recordRetry("send");
             logger.warn({ err: error, attempt, delayMs }, "transactional send failed; retrying");
           },
@@ -240,6 +253,7 @@ export async function runIngest<T, L extends Line = Line>(
         await withRetry(() => options.transport!.send(topic, messages), {
           policy,
           onRetry: (error, attempt, delayMs) => {
+            holdBack();
             metrics?.recordRetry("send");
             logger.warn({ err: error, topic, attempt, delayMs }, "send failed; retrying");
           },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { installMetrics, startHealthServer } from "./health.ts";
+import { startHealthServer } from "./health.ts";
 import { silentLogger } from "./logger.ts";
 import { PipelineMetrics } from "./metrics.ts";
+import { installMetrics } from "./telemetry.ts";
 
 describe("startHealthServer", () => {
   it("answers /healthz always, /readyz once ready, and serves the pipeline metrics to Prometheus", async () => {

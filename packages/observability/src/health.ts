@@ -1,24 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { metrics } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "./logger.ts";
-
-let exporter: PrometheusExporter | undefined;
-
-/**
- * Registers an OpenTelemetry MeterProvider whose metrics a Prometheus scrape reads. Call it before
- * any `PipelineMetrics` is made: meters taken from the API before a provider exists stay no-ops.
- * Idempotent.
- */
-export function installMetrics(): PrometheusExporter {
-  if (exporter) return exporter;
-  // The health server serves the scrape: the exporter must not open a port of its own.
-  exporter = new PrometheusExporter({ preventServerStart: true });
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
-  return exporter;
-}
+import { prometheusExporter } from "./telemetry.ts";
 
 export interface HealthServerOptions {
   /** `host:port`; port 0 picks a free one. */
@@ -34,12 +17,12 @@ export interface HealthServer {
 }
 
 /**
- * `/healthz` (the process answers), `/readyz` (started: connected, reference data restored, not
- * stopping) and `/metrics` (Prometheus text of the OpenTelemetry metrics: records in, out,
- * dead-lettered per topic, retries, consumer lag per partition). For Kubernetes probes and scrapes.
+ * `/healthz` (the process answers), `/readyz` (connected, reference data restored, not
+ * backpressured, not stopping: `notReady` says) and `/metrics` (Prometheus text of the
+ * OpenTelemetry metrics, when `installMetrics` installed the Prometheus reader; 404 when
+ * `OTEL_METRICS_EXPORTER` left Prometheus out). For Kubernetes probes and scrapes.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const scrape = installMetrics();
   const colon = options.listen.lastIndexOf(":");
   const host = options.listen.slice(0, colon).replace(/^\[|\]$/g, "");
   const port = Number(options.listen.slice(colon + 1));
@@ -57,7 +40,12 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         ? json(200, { status: "ready" })
         : json(503, { status: "not ready", reason });
     }
-    if (path === "/metrics") return scrape.getMetricsRequestHandler(request, response);
+    if (path === "/metrics") {
+      const scrape = prometheusExporter();
+      return scrape
+        ? scrape.getMetricsRequestHandler(request, response)
+        : json(404, { error: "metrics are not exported to Prometheus (OTEL_METRICS_EXPORTER)" });
+    }
     return json(404, { error: "not found" });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-export { type HealthServer, type HealthServerOptions, installMetrics, startHealthServer } from "./health.ts";
+export { type HealthServer, type HealthServerOptions, startHealthServer } from "./health.ts";
 export {
   createLogger,
   type Logger,
@@ -8,12 +8,27 @@ export {
 } from "./logger.ts";
 export { type PipelineCounts, PipelineMetrics } from "./metrics.ts";
 export {
+  flushTelemetry,
+  installMetrics,
+  installTelemetry,
+  parseTelemetryEnv,
+  prometheusExporter,
+  type TelemetryConfig,
+  TelemetryConfigError,
+  TelemetryEnv,
+  type TelemetryOptions,
+  telemetryResource,
+} from "./telemetry.ts";
+export {
   addSpanProcessor,
   extractTraceContext,
+  flushTracing,
   injectTraceHeaders,
   inSpan,
   installTracing,
   SpanKind,
+  type SpanRunOptions,
+  traceLinks,
   tracer,
   withSpan,
 } from "./tracing.ts";

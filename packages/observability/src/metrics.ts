@@ -8,7 +8,8 @@ export interface PipelineCounts {
 }
 
 /**
- * The counters every stage keeps: records in, out, dead-lettered (per topic) and lag.
+ * The counters every stage keeps: records in, out, dead-lettered (per topic), lag, processing
+ * time, table sizes, and whether the stage is held back (backpressure, for `/readyz`).
  * Exported through OpenTelemetry (a no-op until the host registers a MeterProvider) and also
  * kept as plain numbers for progress output, summaries and tests.
  */
@@ -34,6 +35,9 @@ export class PipelineMetrics {
     unit: "ms",
   });
   private readonly tableSizes = new Map<string, number>();
+  /** Reasons the stage is held back now, with how many holders each has. */
+  private readonly holds = new Map<string, number>();
+  private readonly pressureProbes: Array<() => string | undefined> = [];
 
   constructor(stage: string) {
     this.stage = stage;
@@ -50,6 +54,46 @@ export class PipelineMetrics {
       .addCallback((result) => {
         for (const [table, size] of this.tableSizes) result.observe(size, { stage: this.stage, table });
       });
+    this.meter
+      .createObservableGauge("vigil.backpressure", {
+        description: "1 while the stage is held back (a send being retried, a full input queue), else 0",
+      })
+      .addCallback((result) =>
+        result.observe(this.backpressure() === undefined ? 0 : 1, { stage: this.stage }),
+      );
+  }
+
+  /**
+   * Marks the stage held back for `reason` (e.g. a send being retried: the broker is not taking
+   * its output) until the returned release is called; release is idempotent. `/readyz` says
+   * not ready meanwhile.
+   */
+  holdBack(reason: string): () => void {
+    this.holds.set(reason, (this.holds.get(reason) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(reason) ?? 1) - 1;
+      if (left > 0) this.holds.set(reason, left);
+      else this.holds.delete(reason);
+    };
+  }
+
+  /** Adds a condition read at each readiness check (e.g. a syslog listener whose queue is full). */
+  watchBackpressure(probe: () => string | undefined): void {
+    this.pressureProbes.push(probe);
+  }
+
+  /** Why the stage is held back now, or undefined when it is not. */
+  backpressure(): string | undefined {
+    const [held] = this.holds.keys();
+    if (held !== undefined) return held;
+    for (const probe of this.pressureProbes) {
+      const reason = probe();
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
   }
 
   /** How long one record took to handle, in milliseconds. */

@@ -2,14 +2,24 @@ import { ConfigError, type OptionSpec, type ParsedCli } from "@vigil/config";
 import { IngestPublishError } from "@vigil/ingest";
 import {
   createLogger,
-  installMetrics,
-  installTracing,
+  flushTelemetry,
+  installTelemetry,
   type Logger,
   PipelineMetrics,
+  parseTelemetryEnv,
   startHealthServer,
+  type TelemetryConfig,
+  TelemetryConfigError,
 } from "@vigil/observability";
 import { type TopicSpec, topicName } from "@vigil/schema";
-import { createKafkaTransport, onShutdown, type Transport } from "@vigil/stream";
+import {
+  createKafkaTransport,
+  type KafkaSecurity,
+  KafkaSecurityConfigError,
+  kafkaSecurityFromEnv,
+  onShutdown,
+  type Transport,
+} from "@vigil/stream";
 
 /** What every app's command line has (from `commonOptions`). */
 interface CommonValues {
@@ -21,7 +31,7 @@ interface CommonValues {
 }
 
 type Cli<O extends Record<string, OptionSpec>> = {
-  definition: { name: string; options: O };
+  definition: { name: string; version?: string; options: O };
   parse(argv?: readonly string[], env?: NodeJS.ProcessEnv): { values: ParsedCli<O>; positionals: string[] };
 };
 
@@ -64,19 +74,27 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
     io?: ProcessIo;
   },
 ): Promise<AppContext<ParsedCli<O>>> {
-  installTracing();
+  const env = options.io?.env ?? process.env;
   let values: ParsedCli<O>;
+  let telemetry: TelemetryConfig;
   try {
-    values = cli.parse(options.io?.argv ?? process.argv.slice(2), options.io?.env ?? process.env).values;
+    values = cli.parse(options.io?.argv ?? process.argv.slice(2), env).values;
+    telemetry = parseTelemetryEnv(env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ExitError(error.message, 2);
+    if (error instanceof ConfigError || error instanceof TelemetryConfigError)
+      throw new ExitError(error.message, 2);
     throw error;
   }
   const common = values as ParsedCli<O> & CommonValues;
   const logger = createLogger(options.stage, { level: common.logLevel });
+  // Before any span or PipelineMetrics: instruments taken before their provider exists stay no-ops.
+  installTelemetry({
+    stage: options.stage,
+    ...(cli.definition.version !== undefined ? { version: cli.definition.version } : {}),
+    scrape: common.healthListen !== undefined,
+    config: telemetry,
+  });
   await options.precheck?.(values);
-  // Metrics are only worth recording when something scrapes them; the provider must exist first.
-  if (common.healthListen) installMetrics();
   const metrics = new PipelineMetrics(options.stage);
   if (options.needsKafka && !options.needsKafka(values))
     return { values, logger, metrics, transport: undefined };
@@ -86,10 +104,19 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
       2,
     );
   }
+  // TLS and SASL from the KAFKA_* variables; an invalid setting is a configuration error.
+  let security: KafkaSecurity;
+  try {
+    security = kafkaSecurityFromEnv(options.io?.env ?? process.env);
+  } catch (error) {
+    if (error instanceof KafkaSecurityConfigError) throw new ExitError(error.message, 2);
+    throw error;
+  }
   const transport = createKafkaTransport({
     brokers: common.brokers,
     clientId: common.clientId ?? `vigil-${options.stage}`,
     logger,
+    security,
   });
   let existing: Set<string>;
   try {
@@ -131,15 +158,18 @@ export async function runService<O extends Record<string, OptionSpec>>(
     const context = await prepareApp(cli, options);
     const transport = context.transport!;
     const listen = (context.values as ParsedCli<O> & CommonValues).healthListen;
-    // Alive from here; ready once started (connected, reference data restored) until stopping.
+    // Alive from here; ready once started (connected, reference data restored) until stopping,
+    // except while backpressured (a send being retried).
     let notReady: string | undefined = "starting: restoring state and reference data";
     const health = listen
-      ? await startHealthServer({ listen, notReady: () => notReady, logger: context.logger }).catch(
-          async (error: unknown) => {
-            await transport.close().catch(() => {});
-            throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
-          },
-        )
+      ? await startHealthServer({
+          listen,
+          notReady: () => notReady ?? context.metrics.backpressure(),
+          logger: context.logger,
+        }).catch(async (error: unknown) => {
+          await transport.close().catch(() => {});
+          throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
+        })
       : undefined;
     let service: { stop(): Promise<void> };
     try {
@@ -156,17 +186,23 @@ export async function runService<O extends Record<string, OptionSpec>>(
       await service.stop();
       await transport.close();
       await health?.stop();
+      await flushTelemetry();
     });
   });
 }
 
-/** Runs `main`; an ExitError prints `name: message` on stderr and sets the exit code. */
+/**
+ * Runs `main`; an ExitError prints `name: message` on stderr and sets the exit code. Buffered
+ * telemetry (last metrics, batched spans) is pushed before a run-to-end app exits.
+ */
 export async function exitOnError(name: string, main: () => Promise<void>): Promise<void> {
   try {
     await main();
+    await flushTelemetry();
   } catch (error) {
     if (error instanceof ExitError) {
       process.stderr.write(`${name}: ${error.message}\n`);
+      await flushTelemetry();
       process.exit(error.code);
     }
     throw error;
@@ -179,9 +215,17 @@ export async function exitOnError(name: string, main: () => Promise<void>): Prom
  * stderr, or `{"summary": ...}` on stdout with `--json`), and maps failures to exit codes:
  * 2 for the input's or configuration's fault (`inputError` gives the message), 1 when
  * publishing failed (the summary says how far it got) or anything else went wrong.
+ * With `--health-listen` it serves /healthz, /readyz and /metrics while it runs: ready once
+ * connected with its topics checked (`prepareApp` did both), not while held back (a send
+ * retried, a full syslog queue: `metrics.backpressure()`) nor once stopping or finished.
  */
 export async function runToEnd<S>(
-  context: { logger: Logger; transport: Transport | undefined },
+  context: {
+    logger: Logger;
+    transport: Transport | undefined;
+    metrics?: PipelineMetrics;
+    values?: { healthListen?: string | undefined };
+  },
   options: {
     json: boolean;
     run: (signal: AbortSignal) => Promise<S>;
@@ -192,9 +236,23 @@ export async function runToEnd<S>(
 ): Promise<void> {
   const { logger, transport } = context;
   const controller = new AbortController();
+  let finished = false;
+  const listen = context.values?.healthListen;
+  const health = listen
+    ? await startHealthServer({
+        listen,
+        notReady: () =>
+          controller.signal.aborted ? "stopping" : finished ? "finished" : context.metrics?.backpressure(),
+        logger,
+      }).catch(async (error: unknown) => {
+        await transport?.close().catch(() => {});
+        throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
+      })
+    : undefined;
   const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
   try {
     const summary = await options.run(controller.signal);
+    finished = true;
     if (options.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
     else process.stderr.write(`${options.name}: ${options.describe(summary)}\n`);
   } catch (error) {
@@ -209,7 +267,9 @@ export async function runToEnd<S>(
     logger.error({ err: error }, "ingest failed");
     throw new ExitError((error as Error).message, 1);
   } finally {
+    finished = true;
     removeSignalHandlers();
     await transport?.close().catch(() => {});
+    await health?.stop();
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger, PipelineMetrics } from "@vigil/observability";
-import { extractTraceContext, SpanKind, withSpan } from "@vigil/observability";
+import { extractTraceContext, SpanKind, traceLinks, withSpan } from "@vigil/observability";
 import type { z } from "zod";
 import { DecodeError, decodeValue, type Output } from "./codec.ts";
 import { deadLetterMessage, deadLetterTopic } from "./dead-letter.ts";
@@ -88,7 +88,24 @@ export async function runProcessor<S extends z.ZodType>(
       metrics?.recordProcessing(batch.topic, performance.now() - started);
       outputs.push(...produced);
     }
-    if (options.afterBatch) outputs.push(...(await options.afterBatch(batch)));
+    // What a batch makes as a whole (changelog, findings of a watermark moving on) has many causes:
+    // a trace of its own, linked to the span of every record of the batch rather than a child of one.
+    const { afterBatch } = options;
+    if (afterBatch)
+      outputs.push(
+        ...(await withSpan(
+          `${stage} batch`,
+          {
+            root: true,
+            links: traceLinks(batch.messages.map((message) => message.headers)),
+            attributes: {
+              "messaging.destination.name": batch.topic,
+              "messaging.batch.message_count": batch.messages.length,
+            },
+          },
+          () => afterBatch(batch),
+        )),
+      );
     await sendAll(outputs);
   }
 
@@ -156,27 +173,31 @@ export async function runProcessor<S extends z.ZodType>(
       list.push(message);
       byTopic.set(topic, list);
     }
-    const onRetry = (error: unknown, attempt: number, delayMs: number) => {
+    // Held back (not ready) from the first failed send until the batch's outputs are through.
+    let release: (() => void) | undefined;
+    const retrying = (topic?: string) => (error: unknown, attempt: number, delayMs: number) => {
+      release ??= metrics?.holdBack("send retrying");
       metrics?.recordRetry("send");
-      logger.warn({ err: error, attempt, delayMs }, "send failed; retrying");
+      logger.warn({ err: error, topic, attempt, delayMs }, "send failed; retrying");
     };
-    if (options.transactionalId !== undefined && byTopic.size > 0) {
-      const transactionalId = options.transactionalId;
-      const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-      await withRetry(() => transport.sendAtomically(batches, transactionalId), { policy, onRetry });
-      for (const [topic, messages] of byTopic)
+    try {
+      if (options.transactionalId !== undefined && byTopic.size > 0) {
+        const transactionalId = options.transactionalId;
+        const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+        await withRetry(() => transport.sendAtomically(batches, transactionalId), {
+          policy,
+          onRetry: retrying(),
+        });
+        for (const [topic, messages] of byTopic)
+          if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
+        return;
+      }
+      for (const [topic, messages] of byTopic) {
+        await withRetry(() => transport.send(topic, messages), { policy, onRetry: retrying(topic) });
         if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
-      return;
-    }
-    for (const [topic, messages] of byTopic) {
-      await withRetry(() => transport.send(topic, messages), {
-        policy,
-        onRetry: (error, attempt, delayMs) => {
-          metrics?.recordRetry("send");
-          logger.warn({ err: error, topic, attempt, delayMs }, "send failed; retrying");
-        },
-      });
-      if (topic !== dlqTopic) metrics?.recordOut(topic, messages.length);
+      }
+    } finally {
+      release?.();
     }
   }
 

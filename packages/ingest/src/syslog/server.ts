@@ -122,6 +122,11 @@ export class SyslogServer {
     return server;
   }
 
+  /** The queue filled up and has not drained to half yet: TCP sockets are paused, UDP datagrams dropped. */
+  get backpressured(): boolean {
+    return this.#paused;
+  }
+
   /** Where the listeners are bound (port 0 picks a free one). */
   get addresses(): { udp?: AddressInfo; tcp?: AddressInfo } {
     const result: { udp?: AddressInfo; tcp?: AddressInfo } = {};
