@@ -2,11 +2,17 @@
 // creates what is missing, adds partitions, and corrects config drift. `--help` for usage.
 import { parseArgs } from "node:util";
 import { allTopics, type TopicSpec, topicName } from "@vigil/schema";
+import {
+  createKafkaClient,
+  type KafkaSecurity,
+  KafkaSecurityConfigError,
+  kafkaSecurityFromEnv,
+} from "@vigil/stream";
 import type { Admin } from "kafkajs";
 import kafkajs from "kafkajs";
 
 // kafkajs is CommonJS and Node's export detection misses these names: take them off the default export.
-const { ConfigResourceTypes, ConfigSource, Kafka, logLevel } = kafkajs;
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 const USAGE = `usage: pnpm topics:apply [--dry-run] [--json] [--help]
 
@@ -20,7 +26,11 @@ Never deletes, never shrinks; replication-factor differences are reported, not c
 Environment:
   KAFKA_BROKERS             bootstrap servers (default 127.0.0.1:9092)
   VIGIL_TOPIC_PREFIX        prefix of every topic name (default none), e.g. "tenant-a."
-  VIGIL_REPLICATION_FACTOR  replication factor of new topics (default: min(3, brokers in the cluster))`;
+  VIGIL_REPLICATION_FACTOR  replication factor of new topics (default: min(3, brokers in the cluster))
+  KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_*   TLS and SASL, as for every app
+                            (packages/stream/README.md)
+
+Exit codes: 0 done, 1 Kafka failure, 2 invalid configuration.`;
 
 interface DesiredTopic {
   name: string;
@@ -212,9 +222,17 @@ async function main(): Promise<number> {
   const prefix = process.env.VIGIL_TOPIC_PREFIX ?? "";
   const dryRun = values["dry-run"];
 
-  const kafka = new Kafka({ clientId: "vigil-topics-apply", brokers, logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
+  let security: KafkaSecurity;
+  try {
+    security = kafkaSecurityFromEnv(process.env);
+  } catch (error) {
+    if (!(error instanceof KafkaSecurityConfigError)) throw error;
+    console.error(`topics:apply: ${error.message}`);
+    return 2;
+  }
+  const client = createKafkaClient({ clientId: "vigil-topics-apply", brokers, logLevel: "error", security });
+  const admin = client.kafka.admin();
+  await client.failFast(admin.connect());
   try {
     const cluster = await admin.describeCluster();
     const requested = process.env.VIGIL_REPLICATION_FACTOR;
@@ -280,5 +298,6 @@ try {
   process.exitCode = await main();
 } catch (error) {
   console.error(`topics:apply: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
+  // Not just exitCode: after a refused certificate kafkajs' retry timers would hold the process a while.
+  process.exit(1);
 }

@@ -14,7 +14,15 @@ import {
   urgencyRank,
   Verdict,
 } from "@vigil/schema";
-import { type ConsumedMessage, createKafkaTransport, encodeValue, type Transport } from "@vigil/stream";
+import {
+  type ConsumedMessage,
+  createKafkaTransport,
+  encodeValue,
+  type KafkaSecurity,
+  KafkaSecurityConfigError,
+  kafkaSecurityFromEnv,
+  type Transport,
+} from "@vigil/stream";
 import { z } from "zod";
 import { latestIncidents } from "./present.ts";
 
@@ -355,19 +363,28 @@ function requireBrokers(values: SourceValues, what: string): string[] {
   return values.brokers;
 }
 
-function kafka(values: SourceValues): Transport {
+function kafka(values: SourceValues, io: IncidentsIo): Transport {
+  let security: KafkaSecurity;
+  try {
+    security = kafkaSecurityFromEnv(io.env ?? process.env);
+  } catch (error) {
+    // An invalid TLS / SASL setting is a configuration error (exit 2).
+    if (error instanceof KafkaSecurityConfigError) throw new UsageError(error.message);
+    throw error;
+  }
   return createKafkaTransport({
     brokers: values.brokers ?? [],
     clientId: values.clientId ?? "vigil-cli",
+    security,
   });
 }
 
-async function openReader(values: SourceValues, what: string): Promise<Reader> {
+async function openReader(values: SourceValues, what: string, io: IncidentsIo): Promise<Reader> {
   if (values.databaseUrl !== undefined)
     return storeReader(await createIncidentStore({ databaseUrl: values.databaseUrl }));
   if (values.storeFile !== undefined) return storeReader(await loadStoreFile(values.storeFile));
   requireBrokers(values, `${what} (or give --database-url / --store-file)`);
-  return topicReader(kafka(values), values.topicPrefix);
+  return topicReader(kafka(values, io), values.topicPrefix);
 }
 
 /**
@@ -537,7 +554,7 @@ async function listAction(argv: string[], io: IncidentsIo): Promise<number> {
       `list: unexpected argument '${printable(positionals[0] ?? "")}' (filters are flags: --search TEXT)`,
     );
   }
-  const reader = await openReader(values, "list");
+  const reader = await openReader(values, "list", io);
   try {
     const { incidents, more } = await reader.list(values, values.limit);
     if (values.json) {
@@ -557,7 +574,7 @@ async function listAction(argv: string[], io: IncidentsIo): Promise<number> {
 async function showAction(argv: string[], io: IncidentsIo): Promise<number> {
   const { values, positionals } = parseWith(incidentsShowCli, argv, io);
   const id = singleId(positionals, "show");
-  const reader = await openReader(values, "show");
+  const reader = await openReader(values, "show", io);
   try {
     const incident = await reader.get(id);
     if (!incident) {
@@ -602,10 +619,10 @@ async function commandAction(action: "ack" | "resolve", argv: string[], io: Inci
   }
   const id = singleId(positionals, action);
   requireBrokers(values, action);
-  const transport = kafka(values);
+  const transport = kafka(values, io);
   try {
     const reader = hasStore(values)
-      ? await openReader(values, action)
+      ? await openReader(values, action, io)
       : topicReader(transport, values.topicPrefix);
     try {
       if (!(await reader.get(id))) {
@@ -649,7 +666,7 @@ async function tailAction(argv: string[], io: IncidentsIo): Promise<number> {
     throw new UsageError(`tail: unexpected argument '${printable(positionals[0] ?? "")}'`);
   requireBrokers(values, "tail");
   const signal = io.signal ?? signalOnShutdown();
-  const transport = kafka(values);
+  const transport = kafka(values, io);
   const incidentsTopic = topicName(topics.incidents, values.topicPrefix);
   const eventsTopic = topicName(topics.incidentEvents, values.topicPrefix);
   try {

@@ -4,7 +4,14 @@ import path from "node:path";
 import { ConfigError, commonOptions, defineCli } from "@vigil/config";
 import { ReferenceTableSet } from "@vigil/rules";
 import { type ReferenceDocumentV1, ReferenceKind, referenceKey, topicName, topics } from "@vigil/schema";
-import { createKafkaTransport, encodeValue, type OutgoingMessage } from "@vigil/stream";
+import {
+  createKafkaTransport,
+  encodeValue,
+  type KafkaSecurity,
+  KafkaSecurityConfigError,
+  kafkaSecurityFromEnv,
+  type OutgoingMessage,
+} from "@vigil/stream";
 import { z } from "zod";
 
 export const referenceCli = defineCli({
@@ -114,9 +121,18 @@ export async function referenceCommand(argv: string[], io: Io): Promise<number> 
     io.stderr.write("vigil reference: no Kafka brokers: set --brokers or KAFKA_BROKERS (or use --dry-run)\n");
     return 2;
   }
+  let security: KafkaSecurity;
+  try {
+    security = kafkaSecurityFromEnv(io.env ?? process.env);
+  } catch (error) {
+    if (!(error instanceof KafkaSecurityConfigError)) throw error;
+    io.stderr.write(`vigil reference: ${error.message}\n`);
+    return 2;
+  }
   const transport = createKafkaTransport({
     brokers: values.brokers,
     clientId: values.clientId ?? "vigil-cli",
+    security,
   });
   try {
     await transport.send(topicName(topics.reference, values.topicPrefix), messages);

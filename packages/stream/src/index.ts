@@ -15,7 +15,15 @@ export {
   EmbeddedTransport,
   type EmbeddedTransportOptions,
 } from "./embedded.ts";
-export { createKafkaTransport, KafkaSecurityError, type KafkaTransportOptions, tlsFailure } from "./kafka.ts";
+export {
+  createKafkaClient,
+  createKafkaTransport,
+  type KafkaClient,
+  type KafkaClientOptions,
+  KafkaSecurityError,
+  type KafkaTransportOptions,
+  tlsFailure,
+} from "./kafka.ts";
 export { partitionForKey } from "./partitioner.ts";
 export { type ProcessorOptions, type RunningProcessor, runProcessor } from "./processor.ts";
 export { backoffDelay, defaultRetryPolicy, type RetryPolicy, withRetry } from "./retry.ts";

@@ -255,26 +255,37 @@ function missingTopicError(topic: string): Error {
   );
 }
 
-class KafkaTransport implements Transport {
-  readonly kind = "kafka" as const;
-  private readonly kafka: Kafka;
-  private readonly options: KafkaTransportOptions;
-  private readonly logger: KafkaTransportLogger;
-  private producerConnection: Promise<Producer> | undefined;
-  /** One transactional producer per writer (`sendAtomically`'s transactional id). */
-  private readonly transactionalProducers = new Map<string, Promise<Producer>>();
-  private adminConnection: Promise<Admin> | undefined;
-  private readonly knownTopics = new Set<string>();
-  private readonly subscriptions = new Set<KafkaSubscription>();
-  private closing: Promise<void> | undefined;
+export type KafkaClientOptions = Pick<
+  KafkaTransportOptions,
+  | "brokers"
+  | "clientId"
+  | "security"
+  | "ssl"
+  | "sasl"
+  | "oauthBearerProvider"
+  | "logger"
+  | "logLevel"
+  | "retry"
+>;
+
+/**
+ * A kafkajs client configured from the transport options, whose connects fail fast on rejected
+ * credentials and untrusted certificates (`failFast`). The transport uses it; so do tools that
+ * need kafkajs' own admin (topics:apply).
+ */
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+  return new KafkaClient(options);
+}
+
+export class KafkaClient {
+  readonly kafka: Kafka;
   private readonly sasl: KafkaConfig["sasl"];
   /** Settles (rejects) on the first connection failure that retrying cannot fix. */
   private readonly securityFailure = Promise.withResolvers<never>();
   private securityFailed: KafkaSecurityError | undefined;
 
-  constructor(options: KafkaTransportOptions) {
-    this.options = options;
-    this.logger = options.logger ?? stderrLogger;
+  constructor(options: KafkaClientOptions) {
+    const logger = options.logger ?? stderrLogger;
     this.securityFailure.promise.catch(() => {});
     const ssl = options.ssl ?? options.security?.ssl;
     this.sasl = saslWithProvider(options.sasl ?? options.security?.sasl, options.oauthBearerProvider);
@@ -286,14 +297,14 @@ class KafkaTransport implements Transport {
       ...(this.sasl !== undefined && { sasl: this.sasl }),
       ...(options.retry !== undefined && { retry: options.retry }),
       socketFactory: this.socketFactory,
-      logCreator: forwardLogsTo(this.logger, () => this.securityFailed !== undefined),
+      logCreator: forwardLogsTo(logger, () => this.securityFailed !== undefined),
     };
     this.kafka = new Kafka(config);
     const summary = options.security?.summary;
     if (summary) {
-      this.logger.info({ kafkaSecurity: summary }, `Kafka connection security: ${describeSecurity(summary)}`);
+      logger.info({ kafkaSecurity: summary }, `Kafka connection security: ${describeSecurity(summary)}`);
       if (summary.verifyServer === false) {
-        this.logger.warn(
+        logger.warn(
           { kafkaSecurity: summary },
           "KAFKA_SSL_INSECURE_SKIP_VERIFY=true: the brokers' certificates are NOT verified; " +
             "anyone on the network path can impersonate them (never use this in production)",
@@ -304,6 +315,7 @@ class KafkaTransport implements Transport {
 
   /** kafkajs' own socket factory, plus: a TLS failure retrying cannot fix ends connecting at once. */
   private readonly socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    // The certificate will not become trusted: no new connections (kafkajs' retries end quickly).
     if (this.securityFailed) throw this.securityFailed;
     const options = typeof ssl === "object" && ssl !== null ? ssl : {};
     const socket: Socket = ssl
@@ -327,7 +339,7 @@ class KafkaTransport implements Transport {
    * credentials or a certificate are refused. kafkajs already gives up on a SASL failure
    * (non-retriable) but words it per mechanism; TLS failures it would retry.
    */
-  private async failFast<T>(connecting: Promise<T>): Promise<T> {
+  async failFast<T>(connecting: Promise<T>): Promise<T> {
     try {
       return await Promise.race([connecting, this.securityFailure.promise]);
     } catch (error) {
@@ -352,6 +364,28 @@ class KafkaTransport implements Transport {
       if (tls) return tls;
     }
     return error;
+  }
+}
+
+class KafkaTransport implements Transport {
+  readonly kind = "kafka" as const;
+  private readonly client: KafkaClient;
+  private readonly kafka: Kafka;
+  private readonly options: KafkaTransportOptions;
+  private readonly logger: KafkaTransportLogger;
+  private producerConnection: Promise<Producer> | undefined;
+  /** One transactional producer per writer (`sendAtomically`'s transactional id). */
+  private readonly transactionalProducers = new Map<string, Promise<Producer>>();
+  private adminConnection: Promise<Admin> | undefined;
+  private readonly knownTopics = new Set<string>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KafkaTransportOptions) {
+    this.options = options;
+    this.logger = options.logger ?? stderrLogger;
+    this.client = new KafkaClient({ ...options, logger: this.logger });
+    this.kafka = this.client.kafka;
   }
 
   async createTopics(topics: TopicConfig[]): Promise<void> {
@@ -530,7 +564,7 @@ class KafkaTransport implements Transport {
           allowAutoTopicCreation: false,
           createPartitioner: Partitioners.DefaultPartitioner,
         });
-        await this.failFast(producer.connect());
+        await this.client.failFast(producer.connect());
         return producer;
       })();
       connection.catch(() => this.transactionalProducers.delete(transactionalId));
@@ -551,7 +585,7 @@ class KafkaTransport implements Transport {
     });
     this.subscriptions.add(subscription);
     try {
-      await this.failFast(subscription.start());
+      await this.client.failFast(subscription.start());
     } catch (error) {
       await subscription.stop();
       throw error;
@@ -611,7 +645,7 @@ class KafkaTransport implements Transport {
       timeoutMs,
     );
     try {
-      await this.failFast(consumer.connect());
+      await this.client.failFast(consumer.connect());
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
@@ -707,7 +741,7 @@ class KafkaTransport implements Transport {
         // Java clients' murmur2 partitioning, passed explicitly so kafkajs does not warn about it.
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      await this.failFast(producer.connect());
+      await this.client.failFast(producer.connect());
       return producer;
     })();
     this.producerConnection.catch(() => {
@@ -720,7 +754,7 @@ class KafkaTransport implements Transport {
     this.assertOpen();
     this.adminConnection ??= (async () => {
       const admin = this.kafka.admin();
-      await this.failFast(admin.connect());
+      await this.client.failFast(admin.connect());
       return admin;
     })();
     this.adminConnection.catch(() => {
