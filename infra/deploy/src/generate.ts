@@ -23,6 +23,8 @@ kustomization.yaml to --out. Apply with: kubectl apply -k <out>
   --kafka-cluster NAME    Strimzi Kafka resource name (default vigil)
   --brokers HOST:PORT     bootstrap servers (default <kafka-cluster>-kafka-bootstrap.<kafka-namespace>.svc:9093)
   --prefix P              topic and consumer-group prefix (default none)
+  --kafka-security P      SASL_SSL (default: CA from Secret vigil-kafka-tls, SASL from vigil-kafka-credentials),
+                          SSL (CA only) or PLAINTEXT
   --replicas N            topic replication factor (default 3; min.insync.replicas=2 from 3 on)
   --registry R            image registry/repository prefix (default vigil)
   --tag T                 image tag (default ${version})
@@ -59,6 +61,7 @@ function main(): void {
       "kafka-cluster": { type: "string", default: "vigil" },
       brokers: { type: "string" },
       prefix: { type: "string", default: "" },
+      "kafka-security": { type: "string", default: "SASL_SSL" },
       replicas: { type: "string", default: "3" },
       registry: { type: "string", default: "vigil" },
       tag: { type: "string", default: version },
@@ -72,6 +75,10 @@ function main(): void {
   if (values.help) {
     console.log(USAGE);
     return;
+  }
+  const kafkaSecurity = values["kafka-security"];
+  if (kafkaSecurity !== "SASL_SSL" && kafkaSecurity !== "SSL" && kafkaSecurity !== "PLAINTEXT") {
+    throw new Error(`--kafka-security ${kafkaSecurity}: SASL_SSL, SSL or PLAINTEXT is expected`);
   }
   const kafkaNamespace = values["kafka-namespace"];
   const kafkaCluster = values["kafka-cluster"];
@@ -87,6 +94,7 @@ function main(): void {
     examplesDir: resolve(values.examples),
     rulePacks: values["rule-pack"].map((path) => resolve(path)),
     lagThreshold: positiveInteger("--lag-threshold", values["lag-threshold"]),
+    kafkaSecurity,
   };
   const out = resolve(values.out);
   const written = writeManifests(out, buildManifests(options));

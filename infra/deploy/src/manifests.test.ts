@@ -18,6 +18,19 @@ import { buildManifests, type DeployOptions, type Manifest } from "./manifests.t
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface PodSpec {
+  containers: Array<{ env?: EnvVar[]; volumeMounts?: Array<{ name: string; mountPath: string }> }>;
+  volumes: Array<{
+    name: string;
+    secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
+  }>;
+}
+
 const options: DeployOptions = {
   namespace: "vigil",
   kafkaNamespace: "kafka",
@@ -151,6 +164,39 @@ describe("generated manifests", () => {
       expect(text).not.toMatch(/password"\s*,\s*"value"/i);
       // Every app but the batch one has a disruption budget.
       expect(ofKind("PodDisruptionBudget").map((pdb) => pdb.metadata.name)).toContain(workload.metadata.name);
+    }
+  });
+
+  it("connects over SASL_SSL with the Strimzi CA and the password as a mounted Secret file, never in env", () => {
+    for (const workload of ofKind("Deployment")) {
+      const pod = (workload.spec as { template: { spec: PodSpec } }).template.spec;
+      const container = pod.containers[0];
+      const env = Object.fromEntries((container?.env ?? []).map((entry) => [entry.name, entry]));
+      expect(env.KAFKA_SECURITY_PROTOCOL?.value).toBe("SASL_SSL");
+      expect(env.KAFKA_SSL_CA_FILE?.value).toBe("/etc/vigil/kafka-tls/ca.crt");
+      expect(env.KAFKA_SASL_MECHANISM?.valueFrom?.secretKeyRef?.name).toBe("vigil-kafka-credentials");
+      expect(env.KAFKA_SASL_USERNAME?.valueFrom?.secretKeyRef?.name).toBe("vigil-kafka-credentials");
+      expect(env.KAFKA_SASL_PASSWORD).toBeUndefined();
+      const passwordFile = env.KAFKA_SASL_PASSWORD_FILE?.value ?? "";
+      const mount = container?.volumeMounts?.find((entry) => passwordFile.startsWith(`${entry.mountPath}/`));
+      const volume = pod.volumes.find((entry) => entry.name === mount?.name);
+      expect(volume?.secret?.secretName).toBe("vigil-kafka-credentials");
+      expect(volume?.secret?.items).toEqual([
+        { key: "KAFKA_SASL_PASSWORD", path: passwordFile.split("/").at(-1) },
+      ]);
+    }
+  });
+
+  it("leaves every KAFKA_SSL_* / KAFKA_SASL_* setting and Secret volume out for PLAINTEXT", () => {
+    const plain = buildManifests({ ...options, kafkaSecurity: "PLAINTEXT" }).flatMap(
+      (file) => file.manifests,
+    );
+    const deployments = plain.filter((manifest) => manifest.kind === "Deployment");
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const workload of deployments) {
+      const text = JSON.stringify(workload);
+      expect(text).toContain('"KAFKA_SECURITY_PROTOCOL","value":"PLAINTEXT"');
+      expect(text).not.toMatch(/KAFKA_SSL_|KAFKA_SASL_|vigil-kafka-tls|vigil-kafka-credentials/);
     }
   });
 

@@ -34,6 +34,8 @@ export interface DeployOptions {
   /** Single-module rule packs to ship in a ConfigMap and load with --pack. */
   rulePacks: string[];
   lagThreshold: number;
+  /** How the apps connect (KAFKA_SECURITY_PROTOCOL); default SASL_SSL, as Strimzi's TLS listener with SCRAM. */
+  kafkaSecurity?: "PLAINTEXT" | "SSL" | "SASL_SSL";
 }
 
 export const CONFIG_MAP = "vigil-config";
@@ -41,12 +43,57 @@ export const CONFIG_MAP = "vigil-config";
 export const KAFKA_SECRET = "vigil-kafka-credentials";
 export const KAFKA_TLS_SECRET = "vigil-kafka-tls";
 export const HEALTH_PORT = 9464;
-/** Keys of KAFKA_SECRET the apps read as environment variables (the secured-Kafka part defines their use). */
-export const kafkaSecretKeys = [
-  "KAFKA_SASL_MECHANISM",
-  "KAFKA_SASL_USERNAME",
-  "KAFKA_SASL_PASSWORD",
-] as const;
+/**
+ * Keys of KAFKA_SECRET the apps read as environment variables (with SASL): the mechanism
+ * (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN) and the user. The password is not among them: it is the
+ * key KAFKA_SASL_PASSWORD, mounted as a file (KAFKA_SASL_PASSWORD_FILE), so that it is in no
+ * process environment; KEDA's TriggerAuthentication reads the same key.
+ */
+export const kafkaSecretKeys = ["KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME"] as const;
+/** Where the apps find the secrets: KAFKA_TLS_SECRET's `ca.crt` (Strimzi's cluster CA) and the SASL password. */
+export const KAFKA_TLS_DIR = "/etc/vigil/kafka-tls";
+export const KAFKA_CREDENTIALS_DIR = "/etc/vigil/kafka-credentials";
+
+/** The KAFKA_* security environment of every app (packages/stream/README.md), secrets as mounted files. */
+function kafkaSecurityEnv(options: DeployOptions): unknown[] {
+  const protocol = options.kafkaSecurity ?? "SASL_SSL";
+  const env: unknown[] = [{ name: "KAFKA_SECURITY_PROTOCOL", value: protocol }];
+  if (protocol !== "PLAINTEXT") env.push({ name: "KAFKA_SSL_CA_FILE", value: `${KAFKA_TLS_DIR}/ca.crt` });
+  if (protocol === "SASL_SSL") {
+    for (const key of kafkaSecretKeys) {
+      env.push({ name: key, valueFrom: { secretKeyRef: { name: KAFKA_SECRET, key } } });
+    }
+    env.push({ name: "KAFKA_SASL_PASSWORD_FILE", value: `${KAFKA_CREDENTIALS_DIR}/KAFKA_SASL_PASSWORD` });
+  }
+  return env;
+}
+
+/** The Secret volumes KAFKA_SECURITY_PROTOCOL needs, with their mounts. */
+function kafkaSecurityVolumes(options: DeployOptions): { volumes: unknown[]; mounts: unknown[] } {
+  const protocol = options.kafkaSecurity ?? "SASL_SSL";
+  const volumes: unknown[] = [];
+  const mounts: unknown[] = [];
+  if (protocol !== "PLAINTEXT") {
+    volumes.push({
+      name: "kafka-tls",
+      secret: { secretName: KAFKA_TLS_SECRET, items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    mounts.push({ name: "kafka-tls", mountPath: KAFKA_TLS_DIR, readOnly: true });
+  }
+  if (protocol === "SASL_SSL") {
+    volumes.push({
+      name: "kafka-credentials",
+      secret: {
+        secretName: KAFKA_SECRET,
+        items: [{ key: "KAFKA_SASL_PASSWORD", path: "KAFKA_SASL_PASSWORD" }],
+        // Readable by the pod's fsGroup (the app's user is not the file's owner).
+        defaultMode: 0o440,
+      },
+    });
+    mounts.push({ name: "kafka-credentials", mountPath: KAFKA_CREDENTIALS_DIR, readOnly: true });
+  }
+  return { volumes, mounts };
+}
 
 const partOf = { "app.kubernetes.io/part-of": "vigil" };
 const appLabels = (app: string) => ({ "app.kubernetes.io/name": app, ...partOf });
@@ -148,15 +195,16 @@ function appArgs(app: AppSpec, references: ReferenceSet[], options: DeployOption
 }
 
 function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOptions): Manifest {
+  const security = kafkaSecurityVolumes(options);
   const volumes: unknown[] = [
     { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
     { name: "data", emptyDir: { sizeLimit: "1Gi" } },
-    { name: "kafka-tls", secret: { secretName: KAFKA_TLS_SECRET, optional: true } },
+    ...security.volumes,
   ];
   const mounts: unknown[] = [
     { name: "tmp", mountPath: "/tmp" },
     { name: "data", mountPath: DATA_DIR },
-    { name: "kafka-tls", mountPath: "/etc/vigil/kafka-tls", readOnly: true },
+    ...security.mounts,
   ];
   if (app.input) {
     volumes.push({
@@ -189,10 +237,7 @@ function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOpt
     envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
     env: [
       { name: "KAFKA_CLIENT_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-      ...kafkaSecretKeys.map((key) => ({
-        name: key,
-        valueFrom: { secretKeyRef: { name: KAFKA_SECRET, key, optional: true } },
-      })),
+      ...kafkaSecurityEnv(options),
     ],
     ports: [
       { name: "health", containerPort: HEALTH_PORT, protocol: "TCP" },
