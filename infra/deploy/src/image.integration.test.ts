@@ -1,0 +1,278 @@
+// The image's build stage without Docker: infra/deploy/build-app.sh (what the Dockerfile runs) deploys
+// every app, and each deployed tree runs the way the image's ENTRYPOINT does (`node dist/main.js`), from a
+// copy nobody can write, as uid 10001 when the test runs as root, on the real broker.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { createKafkaTransport, ensureRegistryTopics } from "@vigil/stream";
+import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const REPO = resolve(import.meta.dirname, "../../..");
+const EXAMPLES = join(REPO, "examples");
+const apps = readdirSync(join(REPO, "apps")).sort();
+/** The image's user; as root the test drops to it, so that file modes mean what they mean in the image. */
+const APP_UID = 10001;
+const asRoot = process.getuid?.() === 0;
+
+/** Packages that must never reach an image (test runners, compilers, linters, fixtures), as node_modules/.pnpm names them. */
+const DEV_ONLY_IN_STORE =
+  /^(vitest|vite|typescript|testcontainers|turbo|fast-check|playwright-core)@|^@(vitest|typescript|biomejs|turbo)\+|^@vigil\+testkit@/;
+const DEV_IMPORT = /from\s+"(vitest|@vigil\/testkit|fast-check|testcontainers|playwright-core)(\/[^"]*)?"/;
+
+let root: string;
+let nodeBin: string;
+let home: string;
+const deployed = new Map<string, { dir: string; megabytes: number; seconds: number }>();
+
+/** Regular files under dir; symbolic links (pnpm's links between packages) are not followed. */
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return files(path);
+    return entry.isFile() ? [path] : [];
+  });
+}
+
+function megabytes(dir: string): number {
+  const bytes = files(dir).reduce((sum, path) => sum + lstatSync(path).size, 0);
+  return Math.round((bytes / 1024 / 1024) * 10) / 10;
+}
+
+/** The deployed tree's own code: the app and every workspace package (node_modules/.pnpm/@vigil+<name>@file...). */
+function vigilFiles(dir: string): string[] {
+  const store = join(dir, "node_modules", ".pnpm");
+  return files(dir).filter((path) => {
+    const inStore = relative(store, path);
+    return inStore.startsWith("..")
+      ? !relative(dir, path).startsWith("node_modules")
+      : inStore.startsWith("@vigil+");
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `node dist/main.js ...args` in the read-only deployed app, like the image's ENTRYPOINT (tini forwards SIGTERM). */
+function start(app: string, args: string[], env: Record<string, string> = {}): Run {
+  const entry = deployed.get(app);
+  if (entry === undefined) throw new Error(`${app} was not deployed`);
+  const child = spawn(nodeBin, ["dist/main.js", ...args], {
+    cwd: entry.dir,
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: home,
+      TMPDIR: home,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(asRoot ? { uid: APP_UID, gid: APP_UID } : {}),
+  });
+  const chunks: string[] = [];
+  child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, output: () => chunks.join(""), exited };
+}
+
+async function runToExit(app: string, args: string[], env: Record<string, string> = {}) {
+  const run = start(app, args, env);
+  return { code: await run.exited, output: run.output() };
+}
+
+/** SIGTERM, then the exit code; a process that hangs on shutdown fails the test instead of hanging it. */
+async function terminate(run: Run): Promise<number | null> {
+  run.child.kill("SIGTERM");
+  const timer = setTimeout(() => run.child.kill("SIGKILL"), 60_000);
+  try {
+    return await run.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "vigil-image-"));
+  // Readable by the image's user when it runs as uid 10001 (mkdtemp makes the directory 0700).
+  chmodSync(root, 0o755);
+  mkdirSync(join(root, "bin"));
+  // The toolchain's node usually lives under /root, which uid 10001 cannot enter: a link beside the apps.
+  nodeBin = join(root, "bin", "node");
+  try {
+    linkSync(process.execPath, nodeBin);
+  } catch {
+    cpSync(process.execPath, nodeBin);
+  }
+  home = join(root, "home");
+  mkdirSync(home);
+  if (asRoot) chownSync(home, APP_UID, APP_UID);
+
+  const buildStart = performance.now();
+  // Every app's workspace packages at once (turbo builds each package once); build-app.sh then finds them cached.
+  execFileSync("pnpm", ["exec", "turbo", "run", "build", "--filter=./apps/*", "--output-logs=errors-only"], {
+    cwd: REPO,
+    stdio: "pipe",
+  });
+  const buildSeconds = (performance.now() - buildStart) / 1000;
+  for (const app of apps) {
+    const dir = join(root, "apps", app);
+    const started = performance.now();
+    execFileSync("sh", ["infra/deploy/build-app.sh", app, dir], { cwd: REPO, stdio: "pipe" });
+    const seconds = (performance.now() - started) / 1000;
+    const size = megabytes(dir);
+    // The image's /app is owned by root and not writable: no file of the app, nor node_modules, can change.
+    chmodSync(dir, 0o555);
+    execFileSync("chmod", ["-R", "a-w", dir]);
+    deployed.set(app, { dir, megabytes: size, seconds });
+  }
+  const lines = [...deployed].map(
+    ([app, { megabytes, seconds }]) => `  ${app.padEnd(18)} ${megabytes} MB, ${seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `image build stage: tsc for all apps ${buildSeconds.toFixed(1)} s; per app (turbo + deploy):\n${lines.join("\n")}`,
+  );
+}, 600_000);
+
+afterAll(() => {
+  if (root === undefined) return;
+  execFileSync("chmod", ["-R", "u+w", root]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("the image's build stage (build-app.sh) without Docker", () => {
+  it("deploys every app in apps/", () => {
+    expect([...deployed.keys()]).toEqual(apps);
+    expect(apps.length).toBeGreaterThan(0);
+  });
+
+  it.each(apps)("%s: production dependencies only, no test code", (app) => {
+    const { dir } = deployed.get(app)!;
+    const stored = readdirSync(join(dir, "node_modules", ".pnpm"));
+    expect(stored.filter((entry) => DEV_ONLY_IN_STORE.test(entry))).toEqual([]);
+    const own = vigilFiles(dir);
+    expect(own.some((path) => path.endsWith("/dist/main.js"))).toBe(true);
+    expect(own.filter((path) => /\.test\.(ts|js)$/.test(path))).toEqual([]);
+    // What the image runs must not import a development package (a test helper compiled into dist/, say).
+    const importsDev = own
+      .filter((path) => path.endsWith(".js"))
+      .filter((path) => DEV_IMPORT.test(readFileSync(path, "utf8")))
+      .map((path) => relative(dir, path));
+    expect(importsDev).toEqual([]);
+  });
+
+  it.each(apps)("%s: --version and --help from the read-only tree", async (app) => {
+    const version = await runToExit(app, ["--version"]);
+    expect(version.code, version.output).toBe(0);
+    expect(version.output).toMatch(/\b0\.1\.0\b/);
+    const help = await runToExit(app, ["--help"]);
+    expect(help.code, help.output).toBe(0);
+    expect(help.output).toMatch(/Usage: /);
+  });
+});
+
+describe("the deployed services on Kafka, read-only", () => {
+  let prefix: string;
+  beforeAll(async () => {
+    prefix = uniqueTopicPrefix("image-it");
+    const admin = createKafkaTransport({ brokers: kafkaBrokers(), clientId: "image-it" });
+    try {
+      await ensureRegistryTopics(admin, prefix);
+    } finally {
+      await admin.close();
+    }
+  });
+  const kafka = () => ({ KAFKA_BROKERS: kafkaBrokers().join(","), VIGIL_TOPIC_PREFIX: prefix });
+
+  // The long-running services with health endpoints, and what each needs besides Kafka.
+  const services: Record<string, { args: string[]; env?: Record<string, string> }> = {
+    "rules-engine": { args: [] },
+    "sink-incidents": { args: [`--priority-list=${join(EXAMPLES, "assets", "priority-list.yaml")}`] },
+    console: { args: [], env: { VIGIL_CONSOLE_TOKENS: "image-test-token-0123456789=tester:analyst" } },
+  };
+
+  it.each(Object.keys(services))("%s: ready on --health-listen, exit 0 on SIGTERM", async (app) => {
+    const service = services[app]!;
+    const [health, listen] = [await freePort(), await freePort()];
+    const run = start(
+      app,
+      [...service.args, ...(app === "console" ? [`--listen=127.0.0.1:${listen}`] : [])],
+      {
+        ...kafka(),
+        VIGIL_HEALTH_LISTEN: `127.0.0.1:${health}`,
+        ...service.env,
+      },
+    );
+    try {
+      await waitFor(
+        async () => {
+          if (run.child.exitCode !== null)
+            throw new Error(`${app} exited ${run.child.exitCode}: ${run.output()}`);
+          const response = await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined);
+          return response?.status === 200 ? true : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 250, message: `${app} /readyz answers 200` },
+      );
+    } finally {
+      const code = await terminate(run);
+      expect(code, run.output()).toBe(0);
+    }
+  });
+
+  it("ingest-firewall: accepts syslog over TCP, exit 0 on SIGTERM", async () => {
+    const port = await freePort();
+    const run = start("ingest-firewall", [`--listen-tcp=127.0.0.1:${port}`], kafka());
+    try {
+      await waitFor(
+        async () => {
+          if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.output()}`);
+          return new Promise<true | undefined>((done) => {
+            const socket = createConnection({ host: "127.0.0.1", port }, () => {
+              socket.end();
+              done(true);
+            });
+            socket.on("error", () => done(undefined));
+          });
+        },
+        { timeoutMs: 90_000, intervalMs: 250, message: "ingest-firewall listens on TCP" },
+      );
+    } finally {
+      const code = await terminate(run);
+      expect(code, run.output()).toBe(0);
+    }
+  });
+
+  it.each([
+    ["ingest-ids", ["--format=suricata-eve", `--file=${join(EXAMPLES, "suricata", "eve.json")}`]],
+    ["ingest-advisories", [`--file=${join(EXAMPLES, "advisories", "kev.json")}`]],
+  ])("%s: publishes a sample file and exits 0", async (app, args) => {
+    const { code, output } = await runToExit(app, args, kafka());
+    expect(code, output).toBe(0);
+  });
+});
