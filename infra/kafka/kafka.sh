@@ -70,7 +70,8 @@ PROPS
 }
 
 # Opt-in secured listener (KAFKA_SECURITY=sasl_ssl): besides PLAINTEXT on the client port, node i
-# also serves SASL_SSL on port KAFKA_PORT+200+i (SCRAM-SHA-512 and PLAIN). KAFKA_SECURITY_DIR holds
+# also serves SASL_SSL on port KAFKA_PORT+200+i (SCRAM-SHA-512, PLAIN, and OAUTHBEARER with Kafka's
+# default validator, which accepts unsigned JWTs: for development only). KAFKA_SECURITY_DIR holds
 #   broker.pem  the broker's unencrypted PKCS#8 private key followed by its certificate chain
 #   ca.pem      the CA that client certificates must chain to (only read with KAFKA_SSL_CLIENT_AUTH)
 #   users       one "name password" per line (letters, digits, . _ - only): SCRAM-SHA-512 users are
@@ -104,12 +105,13 @@ secure_config() { # node-index: adds the SASL_SSL listener to the node's server.
     -e "s|^advertised.listeners=.*|&,SECURE://$HOST:$(secure_port "$i")|" \
     -e "s|^listener.security.protocol.map=.*|&,SECURE:SASL_SSL|" "$dir/server.properties"
   cat >> "$dir/server.properties" <<PROPS
-sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN,OAUTHBEARER
 listener.name.secure.ssl.keystore.type=PEM
 listener.name.secure.ssl.keystore.location=$sec/broker.pem
 listener.name.secure.ssl.client.auth=${KAFKA_SSL_CLIENT_AUTH:-none}
 listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+listener.name.secure.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
 PROPS
   if [ "${KAFKA_SSL_CLIENT_AUTH:-none}" != none ]; then
     printf 'listener.name.secure.ssl.truststore.type=PEM\nlistener.name.secure.ssl.truststore.location=%s\n' "$sec/ca.pem" >> "$dir/server.properties"

@@ -15,6 +15,7 @@ import {
   type KafkaMessage,
   type LogEntry,
   logLevel,
+  type Mechanism,
   Partitioners,
   type Producer,
   type RetryOptions,
@@ -769,13 +770,42 @@ function saslWithProvider(
   sasl: KafkaConfig["sasl"],
   provider: OauthBearerProvider | undefined,
 ): KafkaConfig["sasl"] {
-  if (provider === undefined) return sasl;
-  if (sasl !== undefined && sasl.mechanism !== "oauthbearer") {
+  if (provider !== undefined && sasl !== undefined && sasl.mechanism !== "oauthbearer") {
     throw new Error(
       `oauthBearerProvider is given, but the SASL mechanism is ${sasl.mechanism}, not OAUTHBEARER`,
     );
   }
-  return { mechanism: "oauthbearer", oauthBearerProvider: provider };
+  const tokens = provider ?? (sasl && "oauthBearerProvider" in sasl ? sasl.oauthBearerProvider : undefined);
+  if (tokens === undefined) return sasl;
+  return { mechanism: "oauthbearer", authenticationProvider: oauthBearerAuthenticator(tokens) };
+}
+
+/**
+ * SASL/OAUTHBEARER (RFC 7628) as kafkajs does it, plus reading the broker's answer: a rejected
+ * token is answered with an error document (`{"status":"invalid_token"}`), which kafkajs 2.2.4
+ * takes for success; its connections then fail later with "No brokers in the broker pool".
+ */
+function oauthBearerAuthenticator(tokens: OauthBearerProvider): Mechanism["authenticationProvider"] {
+  return ({ saslAuthenticate }) => ({
+    authenticate: async () => {
+      const { value } = await tokens();
+      const message = Buffer.from(`n,,\u0001auth=Bearer ${value}\u0001\u0001`);
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(message.length);
+      const answer = await saslAuthenticate<Buffer>({
+        request: { encode: async () => Buffer.concat([length, message]) },
+        response: { decode: async (raw: Buffer) => raw, parse: (data: Buffer) => data },
+      });
+      // The answer is length-prefixed bytes: empty when the token was accepted.
+      const body = answer && answer.length > 4 ? answer.subarray(4).toString("utf8") : "";
+      if (body !== "") {
+        throw new KafkaSecurityError(
+          `SASL authentication failed (OAUTHBEARER): the broker rejected the token: ${body}; ` +
+            "check the token (KAFKA_SASL_OAUTHBEARER_TOKEN_FILE or the program's oauthBearerProvider)",
+        );
+      }
+    },
+  });
 }
 
 interface SubscriptionSettings extends SubscribeOptions {

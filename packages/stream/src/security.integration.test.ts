@@ -1,10 +1,13 @@
 // The Kafka transport over TLS + SASL on a real broker (a SASL_SSL listener with certificates
-// generated for this run): SCRAM-SHA-512 and PLAIN, PEM and PKCS12, and the failures that must end
+// generated for this run): SCRAM-SHA-512, PLAIN and OAUTHBEARER, PEM and PKCS12, and the failures that must end
 // connecting at once with a clear error instead of kafkajs' retries.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type SecuredBroker, startSecuredBroker, uniqueTopicPrefix } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaTransport, KafkaSecurityError } from "./kafka.ts";
-import { kafkaSecurityFromEnv } from "./security.ts";
+import { kafkaSecurityFromEnv, type OauthBearerProvider } from "./security.ts";
 
 let broker: SecuredBroker;
 
@@ -35,12 +38,23 @@ async function roundTrip(env: Record<string, string>, label: string): Promise<st
   }
 }
 
+/** An unsigned JWT (alg none) for `sub`, expiring `expiresIn` seconds from now. */
+function unsignedJwt(sub: string, expiresIn = 3600): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  return `${part({ alg: "none" })}.${part({ sub, iat: now - 120, exp: now + expiresIn })}.`;
+}
+
 /** Connects with `env` and returns the error and how long it took to get it. */
-async function connectError(env: Record<string, string>): Promise<{ error: unknown; ms: number }> {
+async function connectError(
+  env: Record<string, string>,
+  oauthBearerProvider?: OauthBearerProvider,
+): Promise<{ error: unknown; ms: number }> {
   const transport = createKafkaTransport({
     brokers: broker.brokers,
     clientId: "security-it-failing",
     security: kafkaSecurityFromEnv(env),
+    ...(oauthBearerProvider && { oauthBearerProvider }),
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
   const started = performance.now();
@@ -79,6 +93,59 @@ describe("Kafka transport over SASL_SSL", () => {
       KAFKA_SSL_KEY_PASSWORD: broker.pki.clientKeyPassword,
     };
     expect(await roundTrip(env, "scram-mtls")).toEqual(["hello over scram-mtls"]);
+  });
+
+  it("works with OAUTHBEARER: a token file, or the program's provider", async () => {
+    // The test broker validates unsigned JWTs (Kafka's default OAUTHBEARER validator, for development).
+    const scratch = mkdtempSync(join(tmpdir(), "vigil-oauth-"));
+    try {
+      const tokenFile = join(scratch, "token");
+      writeFileSync(tokenFile, unsignedJwt("carol"));
+      const {
+        KAFKA_SASL_USERNAME: _u,
+        KAFKA_SASL_PASSWORD: _p,
+        ...tls
+      } = broker.env(broker.users.alice, "PLAIN");
+      const env = {
+        ...tls,
+        KAFKA_SASL_MECHANISM: "OAUTHBEARER",
+        KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: tokenFile,
+      };
+      expect(await roundTrip(env, "oauth-file")).toEqual(["hello over oauth-file"]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    let calls = 0;
+    const transport = createKafkaTransport({
+      brokers: broker.brokers,
+      clientId: "security-it-oauth-provider",
+      security: kafkaSecurityFromEnv({
+        KAFKA_SECURITY_PROTOCOL: "SSL",
+        KAFKA_SSL_CA_FILE: broker.pki.caFile,
+      }),
+      oauthBearerProvider: async () => {
+        calls++;
+        return { value: unsignedJwt("dave") };
+      },
+    });
+    try {
+      expect(Array.isArray(await transport.listTopics())).toBe(true);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it("a rejected OAUTHBEARER token ends connecting at once (kafkajs alone takes it for success)", async () => {
+    const { error, ms } = await connectError(
+      { KAFKA_SECURITY_PROTOCOL: "SSL", KAFKA_SSL_CA_FILE: broker.pki.caFile },
+      async () => ({ value: unsignedJwt("carol", -60) }),
+    );
+    expect(error).toBeInstanceOf(KafkaSecurityError);
+    expect((error as Error).message).toContain(
+      'SASL authentication failed (OAUTHBEARER): the broker rejected the token: {"status":"invalid_token"}',
+    );
+    process.stderr.write(`security-it: expired OAUTHBEARER token failed after ${ms} ms\n`);
   });
 
   it.each([
