@@ -291,7 +291,9 @@ export class KafkaClient {
     const ssl = options.ssl ?? options.security?.ssl;
     this.sasl = saslWithProvider(options.sasl ?? options.security?.sasl, options.oauthBearerProvider);
     const config: KafkaConfig = {
-      brokers: options.brokers,
+      // Empty after a security failure: kafkajs then refuses to build a seed broker with a
+      // non-retriable error, which ends its retry loops (else they run down for ~10 s).
+      brokers: () => (this.securityFailed ? [] : options.brokers),
       clientId: options.clientId,
       logLevel: kafkajsLevels[options.logLevel ?? "warn"],
       ...(ssl !== undefined && { ssl }),

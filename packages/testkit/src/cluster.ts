@@ -8,10 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import kafkajs, { type Admin, Kafka, logLevel } from "kafkajs";
 import { parseBrokerList } from "./broker.ts";
 import { waitFor } from "./helpers.ts";
 
+// kafkajs is CommonJS and Node's export detection misses this name outside vitest: take it off the default export.
+const { ConfigResourceTypes } = kafkajs;
 const KAFKA_SH = fileURLToPath(new URL("../../../infra/kafka/kafka.sh", import.meta.url));
 const run = promisify(execFile);
 
@@ -33,6 +35,12 @@ export interface KafkaCluster {
    * topics, internal ones included): the cluster is whole again.
    */
   waitInSync(nodeId: number, timeoutMs?: number): Promise<void>;
+  /** Partitions, replication factor (the smallest of any partition) and effective configs of a topic. */
+  describeTopic(
+    topic: string,
+  ): Promise<{ partitions: number; replicationFactor: number; configs: Record<string, string> }>;
+  /** Member ids of a consumer group now (empty when it has none). */
+  groupMembers(groupId: string): Promise<string[]>;
   /** An admin client on the cluster, connected (closed by `stop`). */
   admin(): Promise<Admin>;
   /** Stops every node and deletes the state. */
@@ -173,6 +181,26 @@ export async function startKafkaCluster(
       const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
       if (leader === undefined || leader < 0) throw new Error(`${topic}#${partition} has no leader`);
       return leader;
+    },
+    describeTopic: async (topic) => {
+      const client = await admin();
+      const { topics } = await client.fetchTopicMetadata({ topics: [topic] });
+      const partitions = topics[0]?.partitions ?? [];
+      const { resources } = await client.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      });
+      return {
+        partitions: partitions.length,
+        replicationFactor: Math.min(...partitions.map((p) => p.replicas.length)),
+        configs: Object.fromEntries(
+          (resources[0]?.configEntries ?? []).map((entry) => [entry.configName, entry.configValue]),
+        ),
+      };
+    },
+    groupMembers: async (groupId) => {
+      const { groups } = await (await admin()).describeGroups([groupId]);
+      return (groups[0]?.members ?? []).map((member) => member.memberId);
     },
     waitInSync: async (nodeId, timeoutMs = 120_000) => {
       await waitFor(
