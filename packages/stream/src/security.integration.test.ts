@@ -175,6 +175,18 @@ describe("Kafka transport over SASL_SSL", () => {
     process.stderr.write(`security-it: untrusted certificate failed after ${ms} ms\n`);
   });
 
+  it("a client certificate the broker does not trust ends connecting at once", async () => {
+    const env = {
+      ...broker.env(broker.users.alice, "SCRAM-SHA-512"),
+      KAFKA_SSL_CERT_FILE: broker.pki.rogueClientCertFile,
+      KAFKA_SSL_KEY_FILE: broker.pki.rogueClientKeyFile,
+    };
+    const { error, ms } = await connectError(env);
+    expect(error).toBeInstanceOf(KafkaSecurityError);
+    expect((error as Error).message).toMatch(/^TLS: the broker 127\.0\.0\.1:\d+ refused the handshake: /);
+    process.stderr.write(`security-it: untrusted client certificate failed after ${ms} ms\n`);
+  });
+
   it("a broker certificate for another name ends connecting at once", async () => {
     // The certificate lists 127.0.0.1 and localhost; verifying it for another name must fail.
     const security = kafkaSecurityFromEnv(broker.env(broker.users.alice, "SCRAM-SHA-512"));

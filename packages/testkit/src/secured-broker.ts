@@ -22,6 +22,9 @@ export interface TestPki {
   brokerPemFile: string;
   clientCertFile: string;
   clientKeyFile: string;
+  /** A client certificate (and its key) signed by `otherCaFile`: the broker must refuse it. */
+  rogueClientCertFile: string;
+  rogueClientKeyFile: string;
   /** The client key encrypted with `clientKeyPassword`. */
   encryptedClientKeyFile: string;
   clientKeyPassword: string;
@@ -61,7 +64,7 @@ function createCa(dir: string, name: string, subject: string): void {
   ]);
 }
 
-function signLeaf(dir: string, name: string, subject: string, extensions: string): void {
+function signLeaf(dir: string, name: string, subject: string, extensions: string, ca = "ca"): void {
   openssl(dir, [
     "req",
     "-newkey",
@@ -81,9 +84,9 @@ function signLeaf(dir: string, name: string, subject: string, extensions: string
     "-in",
     `${name}.csr`,
     "-CA",
-    "ca.pem",
+    `${ca}.pem`,
     "-CAkey",
-    "ca.key",
+    `${ca}.key`,
     "-CAcreateserial",
     "-out",
     `${name}.crt`,
@@ -109,6 +112,7 @@ export function createTestPki(dir: string): TestPki {
     readFileSync(join(dir, "broker.key"), "utf8") + readFileSync(join(dir, "broker.crt"), "utf8"),
   );
   signLeaf(dir, "client", "/CN=vigil-test-client", "extendedKeyUsage=clientAuth\n");
+  signLeaf(dir, "rogue-client", "/CN=rogue-client", "extendedKeyUsage=clientAuth\n", "other-ca");
   const clientKeyPassword = randomBytes(12).toString("hex");
   const pkcs12Password = randomBytes(12).toString("hex");
   openssl(dir, [
@@ -142,6 +146,8 @@ export function createTestPki(dir: string): TestPki {
     brokerPemFile: join(dir, "broker.pem"),
     clientCertFile: join(dir, "client.crt"),
     clientKeyFile: join(dir, "client.key"),
+    rogueClientCertFile: join(dir, "rogue-client.crt"),
+    rogueClientKeyFile: join(dir, "rogue-client.key"),
     encryptedClientKeyFile: join(dir, "client-encrypted.key"),
     clientKeyPassword,
     pkcs12File: join(dir, "client.p12"),
