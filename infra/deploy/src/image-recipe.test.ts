@@ -155,7 +155,27 @@ async function help(app: string): Promise<string> {
   return stdout;
 }
 
+const LintReport = z.array(
+  z.object({
+    messages: z.array(z.object({ rule: z.string(), message: z.string(), line: z.number() })),
+    errorCount: z.number(),
+    warningCount: z.number(),
+  }),
+);
+
 describe("docker-compose.yml", () => {
+  it("is valid against the Compose Specification schema and passes dclint", async () => {
+    // .dclintrc.json turns off the ordering rules and one opinion (each app service both builds and names
+    // its image, on purpose), and asks for the double quotes biome writes around ports.
+    const { stdout } = await promisify(execFile)(
+      join(DEPLOY, "node_modules", ".bin", "dclint"),
+      ["docker-compose.yml", "--config", ".dclintrc.json", "--formatter", "json"],
+      { cwd: DEPLOY },
+    );
+    const [report] = LintReport.parse(JSON.parse(stdout));
+    expect(report?.messages.map(({ rule, line, message }) => `${line}: ${message} (${rule})`)).toEqual([]);
+  }, 60_000);
+
   it("runs every app in apps/, or says why not (x-no-service)", () => {
     const covered = new Set([...appServices.map(([name]) => name), ...Object.keys(compose["x-no-service"])]);
     expect(apps.filter((app) => !covered.has(app))).toEqual([]);
