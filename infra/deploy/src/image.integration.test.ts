@@ -155,8 +155,10 @@ beforeAll(async () => {
   const lines = [...deployed].map(
     ([app, { megabytes, seconds }]) => `  ${app.padEnd(18)} ${megabytes} MB, ${seconds.toFixed(1)} s`,
   );
+  const totalSeconds = (performance.now() - buildStart) / 1000;
   console.log(
-    `image build stage: tsc for all apps ${buildSeconds.toFixed(1)} s; per app (turbo + deploy):\n${lines.join("\n")}`,
+    `image build stage: turbo build of all apps ${buildSeconds.toFixed(1)} s, then per app (build-app.sh: turbo, ` +
+      `deploy, publishConfig):\n${lines.join("\n")}\nbuild and deploy of all apps: ${totalSeconds.toFixed(1)} s`,
   );
 }, 600_000);
 
