@@ -140,8 +140,13 @@ interface Run {
   startSink(): Proc;
   /** Records on the event-side input topics now. */
   eventsIn(): Promise<number>;
-  /** Event-side records the rules engine has not committed yet (its backlog). */
-  engineBacklog(): Promise<number>;
+  /**
+   * Resolves once event-side records are waiting for the rules engine (it is behind: events are
+   * being ingested and processed), with the records in and the engine's backlog then.
+   */
+  midStream(): Promise<{ eventsIn: number; backlog: number }>;
+  /** Holds the event-side ingest run `step` (1-based) back until the returned function is called. */
+  holdBefore(step: number): () => void;
   /** Resolves with the milliseconds from `since` until the sink published again (first progress). */
   progressAfter(since: number): Promise<number>;
   /** Resolves with the milliseconds from `since` until a group has this many members. */
@@ -250,6 +255,7 @@ describe("the pipeline on a 3-node cluster under faults", () => {
       return total;
     };
     const stepsDone = plan.events.map(() => Promise.withResolvers<void>());
+    const holds = new Map<number, Promise<void>>();
     const run: Run = {
       topic,
       engineGroup: `${prefix}vigil-rules-engine`,
@@ -268,16 +274,27 @@ describe("the pipeline on a 3-node cluster under faults", () => {
         return run.sink;
       },
       eventsIn: () => recordsOn(DEMO_EVENT_TOPICS),
-      engineBacklog: async () => {
-        let backlog = 0;
-        for (const spec of DEMO_EVENT_TOPICS) {
-          const committed = await transport.committedOffsets(run.engineGroup, topic(spec));
-          for (const { partition, offset } of await transport.endOffsets(topic(spec))) {
-            const done = Number(committed.find((c) => c.partition === partition)?.offset ?? "-1");
-            backlog += Number(offset) - Math.max(0, done);
-          }
-        }
-        return backlog;
+      midStream: () =>
+        waitFor(
+          async () => {
+            let eventsIn = 0;
+            let backlog = 0;
+            for (const spec of DEMO_EVENT_TOPICS) {
+              const committed = await transport.committedOffsets(run.engineGroup, topic(spec));
+              for (const { partition, offset } of await transport.endOffsets(topic(spec))) {
+                const done = Number(committed.find((c) => c.partition === partition)?.offset ?? "-1");
+                eventsIn += Number(offset);
+                backlog += Number(offset) - Math.max(0, done);
+              }
+            }
+            return backlog > 0 ? { eventsIn, backlog } : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 20, message: "events waiting for the rules engine" },
+        ),
+      holdBefore: (step) => {
+        const hold = Promise.withResolvers<void>();
+        holds.set(step, hold.promise);
+        return hold.resolve;
       },
       progressAfter: async (since) => {
         const published = async () => sumOffsets(await transport.endOffsets(topic(topics.incidentEvents)));
@@ -306,6 +323,7 @@ describe("the pipeline on a 3-node cluster under faults", () => {
     const eventsStarted = Date.now();
     run.ingested = (async () => {
       for (const [index, step] of plan.events.entries()) {
+        await holds.get(index + 1);
         await ingest(step);
         stepsDone[index]?.resolve();
       }
@@ -431,12 +449,10 @@ describe("the pipeline on a 3-node cluster under faults", () => {
 
   it("loses the leader of a partition it uses mid-stream, gets it back, and loses and duplicates nothing", async () => {
     const result = await scenario("faults-leader", async (run) => {
-      await run.eventSteps(1);
       // vigil.findings partition 0 carries the engine's output to the sink: its leader goes.
       const findings = run.topic(topics.findings);
+      const { eventsIn: eventsAtFault, backlog } = await run.midStream();
       const leader = await cluster.leaderOf(findings, 0);
-      const eventsAtFault = await run.eventsIn();
-      const backlog = await run.engineBacklog();
       const faultAt = Date.now();
       const progress = run.progressAfter(faultAt);
       await cluster.stopNode(leader);
@@ -464,9 +480,7 @@ describe("the pipeline on a 3-node cluster under faults", () => {
 
   it("restarts every service instance in turn mid-stream, and loses and duplicates nothing", async () => {
     const result = await scenario("faults-rolling", async (run) => {
-      await run.eventSteps(1);
-      const eventsAtFault = await run.eventsIn();
-      const backlog = await run.engineBacklog();
+      const { eventsIn: eventsAtFault, backlog } = await run.midStream();
       const faultAt = Date.now();
       // The rules engine, then the sink: SIGTERM (finish the batch, commit, leave), start anew.
       const [engine] = run.rules;
@@ -498,12 +512,14 @@ describe("the pipeline on a 3-node cluster under faults", () => {
     const result = await scenario(
       "faults-rebalance",
       async (run) => {
-        await run.eventSteps(1);
-        const eventsAtJoin = await run.eventsIn();
-        const backlog = await run.engineBacklog();
+        const { eventsIn: eventsAtJoin, backlog } = await run.midStream();
         const faultAt = Date.now();
+        // The rest of the input waits for the second instance: most of it goes through two.
+        const release = run.holdBefore(2);
         const second = run.startRules();
+        await startedAfter(second, faultAt);
         const joined = await run.membersAfter(run.engineGroup, 2, faultAt);
+        release();
         const eventsAtJoined = await run.eventsIn();
         await run.eventSteps(4);
         const eventsAtLeave = await run.eventsIn();
