@@ -7,48 +7,13 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
+import { entrypoint, entrypointCommand, readDockerfile } from "./dockerfile.ts";
 
 const REPO = resolve(import.meta.dirname, "../../..");
 const DEPLOY = join(REPO, "infra", "deploy");
 const apps = readdirSync(join(REPO, "apps")).sort();
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  name: string | undefined;
-  base: string;
-  instructions: Instruction[];
-}
-
-/** Dockerfile instructions per stage (comments dropped, `\` continuations joined). */
-function dockerfileStages(text: string): { args: Map<string, string>; stages: Stage[] } {
-  const lines = text
-    .replace(/\\\r?\n/g, " ")
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"));
-  const args = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [keyword = "", ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(" ") };
-    if (instruction.keyword === "FROM") {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(instruction.args);
-      if (match === null) throw new Error(`unreadable FROM: ${line}`);
-      stages.push({ base: match[1]!, name: match[2], instructions: [] });
-    } else if (stages.length === 0 && instruction.keyword === "ARG") {
-      const [name = "", value = ""] = instruction.args.split("=", 2);
-      args.set(name, value);
-    } else {
-      stages.at(-1)?.instructions.push(instruction);
-    }
-  }
-  return { args, stages };
-}
-
-const dockerfile = dockerfileStages(readFileSync(join(DEPLOY, "Dockerfile"), "utf8"));
+const dockerfile = readDockerfile();
 const runtime = dockerfile.stages.at(-1)!;
 const rootPackage = z
   .object({
@@ -83,11 +48,10 @@ describe("Dockerfile", () => {
   });
 
   it("starts node under tini (signals forwarded, zombies reaped), in exec form", () => {
-    const entrypoints = runtime.instructions.filter((instruction) => instruction.keyword === "ENTRYPOINT");
-    expect(entrypoints).toHaveLength(1);
-    const argv = z.array(z.string()).parse(JSON.parse(entrypoints[0]!.args));
-    expect(argv[0]).toMatch(/\/tini$/);
-    expect(argv.slice(argv.indexOf("--") + 1)).toEqual(["node", "dist/main.js"]);
+    expect(entrypoint(dockerfile)[0]).toMatch(/\/tini$/);
+    expect(entrypoint(dockerfile)).toContain("--");
+    // Source maps: stack traces name the TypeScript files and lines, not the compiled ones.
+    expect(entrypointCommand(dockerfile)).toEqual(["node", "--enable-source-maps", "dist/main.js"]);
     expect(
       runtime.instructions.some((i) => i.keyword === "RUN" && /apt-get install[^&]*\btini\b/.test(i.args)),
     ).toBe(true);

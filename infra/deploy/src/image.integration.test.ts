@@ -1,5 +1,5 @@
 // The image's build stage without Docker: infra/deploy/build-app.sh (what the Dockerfile runs) deploys
-// every app, and each deployed tree runs the way the image's ENTRYPOINT does (`node dist/main.js`), from a
+// every app, and each deployed tree runs the way the image's ENTRYPOINT does (`node ... dist/main.js`), from a
 // copy nobody can write, as uid 10001 when the test runs as root, on the real broker.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -21,6 +21,7 @@ import { join, relative, resolve } from "node:path";
 import { createKafkaTransport, ensureRegistryTopics } from "@vigil/stream";
 import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entrypointCommand, readDockerfile } from "./dockerfile.ts";
 
 const REPO = resolve(import.meta.dirname, "../../..");
 const EXAMPLES = join(REPO, "examples");
@@ -28,6 +29,8 @@ const apps = readdirSync(join(REPO, "apps")).sort();
 /** The image's user; as root the test drops to it, so that file modes mean what they mean in the image. */
 const APP_UID = 10001;
 const asRoot = process.getuid?.() === 0;
+/** What tini starts in the image: `node <options> dist/main.js`, taken from the Dockerfile itself. */
+const [program, ...entryArgs] = entrypointCommand(readDockerfile());
 
 /** Packages that must never reach an image (test runners, compilers, linters, fixtures), as node_modules/.pnpm names them. */
 const DEV_ONLY_IN_STORE =
@@ -78,11 +81,12 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-/** `node dist/main.js ...args` in the read-only deployed app, like the image's ENTRYPOINT (tini forwards SIGTERM). */
+/** The image's ENTRYPOINT command in the read-only deployed app (tini's part, forwarding SIGTERM, is the test's). */
 function start(app: string, args: string[], env: Record<string, string> = {}): Run {
   const entry = deployed.get(app);
   if (entry === undefined) throw new Error(`${app} was not deployed`);
-  const child = spawn(nodeBin, ["dist/main.js", ...args], {
+  if (program !== "node") throw new Error(`the image's ENTRYPOINT starts ${program}, not node`);
+  const child = spawn(nodeBin, [...entryArgs, ...args], {
     cwd: entry.dir,
     env: {
       PATH: "/usr/bin:/bin",
