@@ -31,13 +31,25 @@ kustomization.yaml to --out. Apply with: kubectl apply -k <out>
   --examples DIR          reference files to put in ConfigMaps (default examples/)
   --rule-pack FILE        a single-module rule pack to ship in a ConfigMap (repeatable)
   --lag-threshold N       KEDA lag per instance before scaling out (default 1000)
-  --no-probes             leave out liveness/readiness/startup probes (until /healthz and /readyz exist)`;
+  --otlp-endpoint URL     also push traces and metrics to this OTLP/HTTP collector (e.g. http://otel-collector:4318)`;
 
 function positiveInteger(flag: string, value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1)
     throw new Error(`${flag} ${value}: a positive integer is expected`);
   return number;
+}
+
+function otlpEndpoint(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`--otlp-endpoint ${value}: an http:// or https:// URL is expected`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`--otlp-endpoint ${value}: an http:// or https:// URL is expected`);
+  return value;
 }
 
 export function writeManifests(out: string, files: ManifestFile[]): string[] {
@@ -68,7 +80,7 @@ function main(): void {
       examples: { type: "string", default: join(repoRoot, "examples") },
       "rule-pack": { type: "string", multiple: true, default: [] },
       "lag-threshold": { type: "string", default: "1000" },
-      "no-probes": { type: "boolean", default: false },
+      "otlp-endpoint": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -90,7 +102,7 @@ function main(): void {
     prefix: values.prefix,
     replicationFactor: positiveInteger("--replicas", values.replicas),
     image: { registry: values.registry, tag: values.tag },
-    probes: !values["no-probes"],
+    ...(values["otlp-endpoint"] ? { otlpEndpoint: otlpEndpoint(values["otlp-endpoint"]) } : {}),
     examplesDir: resolve(values.examples),
     rulePacks: values["rule-pack"].map((path) => resolve(path)),
     lagThreshold: positiveInteger("--lag-threshold", values["lag-threshold"]),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { KafkaTopic } from "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1beta2";
+import { parseTelemetryEnv } from "@vigil/observability";
 import { allTopics, topicName, topics } from "@vigil/schema";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
@@ -39,7 +40,6 @@ const options: DeployOptions = {
   prefix: "tenant_A.",
   replicationFactor: 3,
   image: { registry: "registry.example/vigil", tag: "0.1.0" },
-  probes: true,
   examplesDir: join(repoRoot, "examples"),
   rulePacks: [],
   lagThreshold: 1000,
@@ -165,6 +165,44 @@ describe("generated manifests", () => {
       // Every app but the batch one has a disruption budget.
       expect(ofKind("PodDisruptionBudget").map((pdb) => pdb.metadata.name)).toContain(workload.metadata.name);
     }
+  });
+
+  it("names each pod in its telemetry and lets Prometheus find /metrics; OTLP only when a collector is given", () => {
+    for (const workload of [...ofKind("Deployment"), ...ofKind("CronJob")]) {
+      const text = JSON.stringify(workload);
+      expect(text).toContain('"prometheus.io/scrape":"true"');
+      expect(text).toContain('"prometheus.io/port":"9464"');
+      expect(text).toContain("service.instance.id=$(POD_NAME)");
+      // Kubernetes expands $(VAR) only for variables defined earlier in the same list.
+      const env =
+        JSON.parse(text).spec.template?.spec?.containers?.[0]?.env ??
+        JSON.parse(text).spec.jobTemplate.spec.template.spec.containers[0].env;
+      const names = (env as { name: string }[]).map((entry) => entry.name);
+      expect(names.indexOf("POD_NAME")).toBeLessThan(names.indexOf("OTEL_RESOURCE_ATTRIBUTES"));
+      expect(names.indexOf("POD_NAMESPACE")).toBeLessThan(names.indexOf("OTEL_RESOURCE_ATTRIBUTES"));
+    }
+    const config = (files: typeof manifests) =>
+      files.find((m) => m.kind === "ConfigMap" && m.metadata.name === "vigil-config");
+    expect(JSON.stringify(config(manifests))).not.toContain("OTEL_");
+    const withCollector = buildManifests({
+      ...options,
+      otlpEndpoint: "http://otel-collector.observability:4318",
+    }).flatMap((file) => file.manifests);
+    expect(config(withCollector)).toMatchObject({
+      data: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability:4318",
+        OTEL_TRACES_EXPORTER: "otlp",
+        OTEL_METRICS_EXPORTER: "prometheus,otlp",
+      },
+    });
+    // What the generator writes is what the apps accept (they exit 2 on a value they do not).
+    const data = config(withCollector)?.data as Record<string, string>;
+    const parsed = parseTelemetryEnv({
+      ...data,
+      OTEL_RESOURCE_ATTRIBUTES: "service.instance.id=vigil-rules-engine-7d9f,k8s.namespace.name=vigil",
+    });
+    expect(parsed.OTEL_METRICS_EXPORTER).toEqual(["prometheus", "otlp"]);
+    expect(parsed.OTEL_TRACES_EXPORTER).toEqual(["otlp"]);
   });
 
   it("connects over SASL_SSL with the Strimzi CA and the password as a mounted Secret file, never in env", () => {

@@ -27,8 +27,11 @@ export interface DeployOptions {
   prefix: string;
   replicationFactor: number;
   image: { registry: string; tag: string };
-  /** The health endpoints come with the observability part of issue 8; until then probes can be left out. */
-  probes: boolean;
+  /**
+   * OTLP/HTTP collector (e.g. http://otel-collector.observability:4318): traces and metrics are
+   * pushed there as well; without it metrics are scraped from /metrics and spans are not exported.
+   */
+  otlpEndpoint?: string;
   /** Reference files: examples/ by default. */
   examplesDir: string;
   /** Single-module rule packs to ship in a ConfigMap and load with --pack. */
@@ -94,6 +97,13 @@ function kafkaSecurityVolumes(options: DeployOptions): { volumes: unknown[]; mou
   }
   return { volumes, mounts };
 }
+
+/** The widespread Prometheus pod-discovery convention: scrape /metrics on the health port. */
+const scrapeAnnotations = {
+  "prometheus.io/scrape": "true",
+  "prometheus.io/port": String(HEALTH_PORT),
+  "prometheus.io/path": "/metrics",
+};
 
 const partOf = { "app.kubernetes.io/part-of": "vigil" };
 const appLabels = (app: string) => ({ "app.kubernetes.io/name": app, ...partOf });
@@ -176,6 +186,13 @@ function sharedConfig(options: DeployOptions): Manifest {
     LOG_LEVEL: "info",
     // Where long-running services serve /healthz, /readyz and /metrics (runtime's --health-listen).
     VIGIL_HEALTH_LISTEN: `0.0.0.0:${HEALTH_PORT}`,
+    ...(options.otlpEndpoint
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
+          OTEL_TRACES_EXPORTER: "otlp",
+          OTEL_METRICS_EXPORTER: "prometheus,otlp",
+        }
+      : {}),
   });
 }
 
@@ -237,14 +254,21 @@ function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOpt
     envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
     env: [
       { name: "KAFKA_CLIENT_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      // Telemetry names the pod it came from: one series and one span source per instance.
+      {
+        name: "OTEL_RESOURCE_ATTRIBUTES",
+        value: "service.instance.id=$(POD_NAME),k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)",
+      },
       ...kafkaSecurityEnv(options),
     ],
     ports: [
       { name: "health", containerPort: HEALTH_PORT, protocol: "TCP" },
       ...app.ports.map(({ name, containerPort, protocol }) => ({ name, containerPort, protocol })),
     ],
-    // A run-to-end batch (CronJob) has no server to ask.
-    ...(options.probes && app.schedule === undefined
+    // A run-to-end batch (CronJob) is done when it exits: a Job has nothing to restart or route to.
+    ...(app.schedule === undefined
       ? {
           // Restored tables can take a while on a large estate: startup gets its own budget (10 minutes).
           startupProbe: probe("/healthz", 60),
@@ -289,7 +313,7 @@ function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOpt
           spec: {
             backoffLimit: 2,
             template: {
-              metadata: { labels: appLabels(app.name) },
+              metadata: { labels: appLabels(app.name), annotations: scrapeAnnotations },
               spec: { ...podSpec, restartPolicy: "OnFailure" },
             },
           },
@@ -316,7 +340,7 @@ function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOpt
         ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
         : { type: "Recreate" },
       selector: { matchLabels: appLabels(app.name) },
-      template: { metadata: { labels: appLabels(app.name) }, spec: podSpec },
+      template: { metadata: { labels: appLabels(app.name), annotations: scrapeAnnotations }, spec: podSpec },
     },
   };
 }
