@@ -457,7 +457,11 @@ describe("the pipeline on a 3-node cluster under faults", () => {
       const progress = run.progressAfter(faultAt);
       await cluster.stopNode(leader);
       const stoppedIn = Date.now() - faultAt;
-      expect(await cluster.leaderOf(findings, 0)).not.toBe(leader);
+      // Another replica leads now (metadata may take a moment to say so).
+      await waitFor(async () => (await cluster.leaderOf(findings, 0)) !== leader, {
+        timeoutMs: 60_000,
+        message: `a leader other than node ${leader} for ${findings}#0`,
+      });
       const firstProgress = await progress;
       // Back once the rest of the input is in: it catches up from the other replicas.
       await run.ingested;
