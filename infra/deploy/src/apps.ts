@@ -35,7 +35,7 @@ export interface ServicePort {
 export interface AppSpec {
   name: AppName;
   description: string;
-  /** Arguments after the image's entrypoint (`node dist/main.js`). */
+  /** Arguments after the image's entrypoint (`tini -- node --enable-source-maps dist/main.js`). */
   args: string[];
   /** Ports other workloads or users reach through a Service. */
   ports: ServicePort[];
