@@ -171,23 +171,29 @@ export async function runService<O extends Record<string, OptionSpec>>(
           throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
         })
       : undefined;
-    let service: { stop(): Promise<void> };
+    const starting = options.start({ ...context, transport });
+    // Handled from before the start finishes: a SIGTERM while tables are restored (a rollout, a drain)
+    // waits for the start, then stops cleanly: the group is left at once instead of after the session
+    // timeout, and nothing is killed half-way.
+    let stopping = false;
+    onShutdown(context.logger, async () => {
+      stopping = true;
+      notReady = "stopping";
+      const service = await starting.catch(() => undefined);
+      await service?.stop();
+      await transport.close().catch(() => {});
+      await health?.stop().catch(() => {});
+      await flushTelemetry();
+    });
     try {
-      service = await options.start({ ...context, transport });
+      await starting;
     } catch (error) {
       context.logger.error({ err: error }, `${options.stage} failed to start`);
-      await health?.stop();
+      await health?.stop().catch(() => {});
       await transport.close().catch(() => {});
       throw new ExitError((error as Error).message, options.isConfigError?.(error) ? 2 : 1);
     }
-    notReady = undefined;
-    onShutdown(context.logger, async () => {
-      notReady = "stopping";
-      await service.stop();
-      await transport.close();
-      await health?.stop();
-      await flushTelemetry();
-    });
+    if (!stopping) notReady = undefined;
   });
 }
 
