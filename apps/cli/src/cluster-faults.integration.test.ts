@@ -90,7 +90,7 @@ async function exitOf(proc: Proc, timeoutMs = 60_000): Promise<number | null> {
   return code;
 }
 
-/** The line a service logs once started: from then on SIGTERM stops it cleanly (before, it kills it). */
+/** The line a service logs once started (subscribed): a rolling restart moves on from there. */
 const STARTED: Record<string, string> = {
   "rules-engine": '"msg":"rules-engine subscribed"',
   "sink-incidents": '"msg":"sink-incidents running"',
