@@ -3,12 +3,14 @@ import type { Logger } from "@vigil/observability";
 /**
  * Stops cleanly on SIGTERM / SIGINT: runs `stop` once (finish the in-flight batch, commit,
  * leave the group, disconnect) and lets the process exit by itself. A second signal, or
- * `stop` outliving `timeoutMs`, exits at once with a non-zero code.
+ * `stop` outliving `timeoutMs`, exits at once with a non-zero code. Once stopped, a handle some
+ * library left open (a socket, a timer) may not keep the process alive past `exitGraceMs`: an
+ * orchestrator would otherwise wait for its kill timeout and count a clean stop as a failure.
  */
 export function onShutdown(
   logger: Logger,
   stop: () => Promise<void>,
-  options: { timeoutMs?: number; signals?: NodeJS.Signals[] } = {},
+  options: { timeoutMs?: number; exitGraceMs?: number; signals?: NodeJS.Signals[] } = {},
 ): () => void {
   const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   let stopping = false;
@@ -29,6 +31,14 @@ export function onShutdown(
         clearTimeout(timer);
         logger.info("stopped cleanly");
         for (const sig of signals) process.off(sig, handler);
+        // Unref'd: fires only if something else still holds the process open.
+        setTimeout(() => {
+          logger.warn(
+            { exitGraceMs: options.exitGraceMs ?? 5_000 },
+            "handles still open after stopping; exiting",
+          );
+          process.exit();
+        }, options.exitGraceMs ?? 5_000).unref();
       },
       (error: unknown) => {
         clearTimeout(timer);
