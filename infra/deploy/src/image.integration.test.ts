@@ -14,17 +14,17 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { createKafkaTransport, ensureRegistryTopics } from "@vigil/stream";
 import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entrypointCommand, readDockerfile } from "./dockerfile.ts";
 
 const REPO = resolve(import.meta.dirname, "../../..");
-const EXAMPLES = join(REPO, "examples");
 const apps = readdirSync(join(REPO, "apps")).sort();
 /** The image's user; as root the test drops to it, so that file modes mean what they mean in the image. */
 const APP_UID = 10001;
@@ -38,6 +38,8 @@ const DEV_ONLY_IN_STORE =
 const DEV_IMPORT = /from\s+"(vitest|@vigil\/testkit|fast-check|testcontainers|playwright-core)(\/[^"]*)?"/;
 
 let root: string;
+/** A copy of examples/ the image's user can read wherever the checkout lives (e.g. under /root). */
+let examples: string;
 let nodeBin: string;
 let home: string;
 const deployed = new Map<string, { dir: string; megabytes: number; seconds: number }>();
@@ -102,7 +104,14 @@ function start(app: string, args: string[], env: Record<string, string> = {}): R
   const chunks: string[] = [];
   child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  // A process that cannot even be spawned (EACCES, ENOENT) fails its test with the reason, not as an unhandled rejection.
+  const exited = once(child, "exit").then(
+    ([code]) => code as number | null,
+    (error: unknown) => {
+      chunks.push(`spawn failed: ${String(error)}`);
+      return null;
+    },
+  );
   return { child, output: () => chunks.join(""), exited };
 }
 
@@ -122,8 +131,23 @@ async function terminate(run: Run): Promise<number | null> {
   }
 }
 
+/**
+ * Where uid 10001 can reach the deployed tree: TMPDIR unless one of its directories is closed to
+ * others (CI's private `mktemp -d` TMPDIR is 0700), else /tmp.
+ */
+function reachableTempBase(): string {
+  if (!asRoot) return tmpdir();
+  let dir = resolve(tmpdir());
+  for (;;) {
+    if ((statSync(dir).mode & 0o001) === 0) return "/tmp";
+    const parent = dirname(dir);
+    if (parent === dir) return tmpdir();
+    dir = parent;
+  }
+}
+
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "vigil-image-"));
+  root = mkdtempSync(join(reachableTempBase(), "vigil-image-"));
   // Readable by the image's user when it runs as uid 10001 (mkdtemp makes the directory 0700).
   chmodSync(root, 0o755);
   mkdirSync(join(root, "bin"));
@@ -134,6 +158,8 @@ beforeAll(async () => {
   } catch {
     cpSync(process.execPath, nodeBin);
   }
+  examples = join(root, "examples");
+  cpSync(join(REPO, "examples"), examples, { recursive: true });
   home = join(root, "home");
   mkdirSync(home);
   if (asRoot) chownSync(home, APP_UID, APP_UID);
@@ -219,8 +245,8 @@ describe("the deployed services on Kafka, read-only", () => {
   // Every long-running mode, as docker-compose.yml runs it: inputs read-only, state in the writable home
   // (the image's /var/lib/vigil). `port` is a free port for the app's own listener.
   const services: Record<string, (port: number) => { args: string[]; env?: Record<string, string> }> = {
-    "rules-engine": () => ({ args: [`--priority-list=${join(EXAMPLES, "assets", "priority-list.yaml")}`] }),
-    "sink-incidents": () => ({ args: [`--priority-list=${join(EXAMPLES, "assets", "priority-list.yaml")}`] }),
+    "rules-engine": () => ({ args: [`--priority-list=${join(examples, "assets", "priority-list.yaml")}`] }),
+    "sink-incidents": () => ({ args: [`--priority-list=${join(examples, "assets", "priority-list.yaml")}`] }),
     console: (port) => ({
       args: [`--listen=127.0.0.1:${port}`],
       env: { VIGIL_CONSOLE_TOKENS: "image-test-token-0123456789=tester:analyst" },
@@ -230,7 +256,7 @@ describe("the deployed services on Kafka, read-only", () => {
     }),
     "ingest-ids": () => ({
       args: [
-        `--file=${join(EXAMPLES, "suricata", "eve.json")}`,
+        `--file=${join(examples, "suricata", "eve.json")}`,
         "--follow",
         `--checkpoint=${join(home, "eve.ckpt")}`,
       ],
@@ -238,12 +264,12 @@ describe("the deployed services on Kafka, read-only", () => {
     "ingest-inventory": () => ({
       args: [
         "--format=osquery",
-        `--dir=${join(EXAMPLES, "inventory", "osquery")}`,
+        `--dir=${join(examples, "inventory", "osquery")}`,
         `--state=${join(home, "inv.json")}`,
       ],
     }),
     "ingest-updates": () => ({
-      args: [`--dir=${join(EXAMPLES, "updates")}`, `--state=${join(home, "updates.json")}`],
+      args: [`--dir=${join(examples, "updates")}`, `--state=${join(home, "updates.json")}`],
     }),
   };
 
@@ -274,7 +300,7 @@ describe("the deployed services on Kafka, read-only", () => {
   it("ingest-advisories (a one-shot job): publishes the sample KEV catalog and exits 0", async () => {
     const { code, output } = await runToExit(
       "ingest-advisories",
-      [`--file=${join(EXAMPLES, "advisories", "kev.json")}`],
+      [`--file=${join(examples, "advisories", "kev.json")}`],
       kafka(),
     );
     expect(code, output).toBe(0);
