@@ -31,6 +31,8 @@ kustomization.yaml to --out. Apply with: kubectl apply -k <out>
   --examples DIR          reference files to put in ConfigMaps (default examples/)
   --rule-pack FILE        a single-module rule pack to ship in a ConfigMap (repeatable)
   --lag-threshold N       KEDA lag per instance before scaling out (default 1000)
+  --max-engine-instances N  cap the rules engine's autoscaling below its partition count (1 keeps
+                          correlations keyed by source whole: see infra/README.md, "Size it")
   --otlp-endpoint URL     also push traces and metrics to this OTLP/HTTP collector (e.g. http://otel-collector:4318)`;
 
 function positiveInteger(flag: string, value: string): number {
@@ -80,6 +82,7 @@ function main(): void {
       examples: { type: "string", default: join(repoRoot, "examples") },
       "rule-pack": { type: "string", multiple: true, default: [] },
       "lag-threshold": { type: "string", default: "1000" },
+      "max-engine-instances": { type: "string" },
       "otlp-endpoint": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -106,6 +109,9 @@ function main(): void {
     examplesDir: resolve(values.examples),
     rulePacks: values["rule-pack"].map((path) => resolve(path)),
     lagThreshold: positiveInteger("--lag-threshold", values["lag-threshold"]),
+    ...(values["max-engine-instances"]
+      ? { maxEngineInstances: positiveInteger("--max-engine-instances", values["max-engine-instances"]) }
+      : {}),
     kafkaSecurity,
   };
   const out = resolve(values.out);

@@ -142,6 +142,17 @@ describe("generated manifests", () => {
     }
   });
 
+  it("lets the operator cap the rules engine lower, never above its partitions", () => {
+    const ceiling = (maxEngineInstances: number) => {
+      const scaled = buildManifests({ ...options, maxEngineInstances })
+        .flatMap((file) => file.manifests)
+        .find((manifest) => manifest.kind === "ScaledObject");
+      return (scaled?.spec as { maxReplicaCount: number } | undefined)?.maxReplicaCount;
+    };
+    expect(ceiling(1)).toBe(1);
+    expect(ceiling(1000)).toBe(topics.idsAlerts.partitions);
+  });
+
   it("runs every app as a locked-down workload with probes on a named port and Kafka credentials by name", () => {
     const workloads = [...ofKind("Deployment"), ...ofKind("CronJob")];
     expect(workloads.map((workload) => workload.metadata.name).sort()).toEqual(

@@ -37,6 +37,12 @@ export interface DeployOptions {
   /** Single-module rule packs to ship in a ConfigMap and load with --pack. */
   rulePacks: string[];
   lagThreshold: number;
+  /**
+   * Ceiling of the rules engine's autoscaling below its partition count. Correlations keyed by
+   * source (port scan, address sweep) need their events in one instance until the engine
+   * repartitions by correlation key: 1 keeps them whole, more trades them for throughput.
+   */
+  maxEngineInstances?: number;
   /** How the apps connect (KAFKA_SECURITY_PROTOCOL); default SASL_SSL, as Strimzi's TLS listener with SCRAM. */
   kafkaSecurity?: "PLAINTEXT" | "SSL" | "SASL_SSL";
 }
@@ -395,7 +401,9 @@ export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | u
   if (app.scaling === undefined) return undefined;
   // KEDA never asks for more consumers than a topic has partitions (allowIdleConsumers false), so the
   // ceiling is the widest topic of the group: beyond it an instance could only idle.
-  const maxReplicaCount = Math.max(...app.scaling.topics.map((spec) => spec.partitions));
+  const partitions = Math.max(...app.scaling.topics.map((spec) => spec.partitions));
+  // A lower ceiling is the operator's choice: one instance keeps the source-keyed correlations whole.
+  const maxReplicaCount = Math.min(partitions, options.maxEngineInstances ?? partitions);
   const consumerGroup = `${options.prefix}${app.scaling.consumerGroup}`;
   return {
     apiVersion: "keda.sh/v1alpha1",
