@@ -4,11 +4,10 @@
 // certificate ends the app at once with a clear message, and no secret reaches any output.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import path from "node:path";
 import { FindingV1, topicName, topics } from "@vigil/schema";
 import { createKafkaTransport, kafkaSecurityFromEnv, type Transport } from "@vigil/stream";
-import { type SecuredBroker, startSecuredBroker, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
+import { freePort, type SecuredBroker, startSecuredBroker, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
@@ -45,14 +44,6 @@ async function exitOf(proc: Proc, timeoutMs = 90_000): Promise<{ code: number | 
     clearTimeout(timer);
   }
   return { code: proc.child.exitCode, ms: Math.round(performance.now() - proc.started) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("the apps on a broker's SASL_SSL listener", () => {

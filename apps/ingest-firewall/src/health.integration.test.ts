@@ -3,20 +3,12 @@
 // (TCP senders paused), ready again once drained, and stops cleanly on SIGTERM.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import path from "node:path";
 import { topicName, topics } from "@vigil/schema";
 import { createKafkaTransport, ensureRegistryTopics } from "@vigil/stream";
-import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
+import { freePort, kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { describe, expect, it } from "vitest";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const line = (index: number) =>
   `<4>Mar 12 09:12:${String(index % 60).padStart(2, "0")} edge-fw kernel: [UFW BLOCK] IN=ens192 OUT= ` +

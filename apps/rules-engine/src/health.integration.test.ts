@@ -2,21 +2,12 @@
 // restored) and /metrics (Prometheus) on --health-listen, and stops cleanly on SIGTERM.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import path from "node:path";
 import { buildIdsAlert } from "@vigil/rules/testing";
 import { idsRecordKey, topicName, topics } from "@vigil/schema";
 import { createKafkaTransport, encodeValue, ensureRegistryTopics } from "@vigil/stream";
-import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
+import { freePort, kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { describe, expect, it } from "vitest";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("rules-engine health and metrics", () => {
   it("is alive, becomes ready once restored, and exposes its counters to Prometheus", async () => {

@@ -16,11 +16,10 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { createKafkaTransport, ensureRegistryTopics } from "@vigil/stream";
-import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
+import { freePort, kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entrypointCommand, readDockerfile } from "./dockerfile.ts";
 
@@ -67,14 +66,6 @@ function vigilFiles(dir: string): string[] {
       ? !relative(dir, path).startsWith("node_modules")
       : inStore.startsWith("@vigil+");
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 interface Run {

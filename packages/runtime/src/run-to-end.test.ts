@@ -1,15 +1,7 @@
-import { createServer } from "node:net";
 import { PipelineMetrics, silentLogger } from "@vigil/observability";
+import { freePort } from "@vigil/testkit";
 import { describe, expect, it, vi } from "vitest";
 import { runToEnd } from "./main.ts";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("runToEnd with --health-listen", () => {
   it("is ready while the ingest runs, not while it is held back, and stops serving when it ends", async () => {

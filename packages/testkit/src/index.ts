@@ -14,6 +14,7 @@ export {
 export { freeClusterPorts, type KafkaCluster, startKafkaCluster } from "./cluster.ts";
 export { kafkaBrokers, uniqueTopicPrefix, type WaitForOptions, waitFor } from "./helpers.ts";
 export { integrationSkipped } from "./integration-env.ts";
+export { freePort } from "./ports.ts";
 export {
   type AcquiredPostgres,
   acquirePostgres,

@@ -2,9 +2,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, chownSync, constants, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { freePort } from "./ports.ts";
 
 /**
  * Runs one SQL statement against a database URL. The test brings its own client: the testkit has
@@ -216,18 +216,6 @@ export function findPostgresBinaries(
     return "running as root (which PostgreSQL refuses), and there is no `postgres` user to run the cluster as";
   }
   return { initdb: join(dir, "initdb"), pgCtl: join(dir, "pg_ctl") };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface RunAs {
