@@ -24,24 +24,13 @@ import { type KafkaCluster, startKafkaCluster, uniqueTopicPrefix, waitFor } from
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_EVENT_TOPICS, DEMO_REFERENCE_TOPICS, type DemoResult, demoPlan, runDemo } from "./demo.ts";
 import { latestIncidents } from "./present.ts";
+import { incidentSummary, orderDependentRulesFired, stableFindingCount, stableIncidents } from "./testing.ts";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
 const examples = path.join(repo, "examples");
 const app = (name: string) => path.join(repo, "apps", name, "src", "main.ts");
 const TOPICS_APPLY = path.join(repo, "infra", "kafka", "topics-apply.ts");
 
-// Rules whose state spans partitions see their events in an order that varies on Kafka (the
-// known gap the 17-process e2e test documents): the same rules must fire, compared by rule id only.
-const ORDER_DEPENDENT = new Set([
-  "core.advisory.affects-inventory",
-  "core.updates.distribution-blocked",
-  "core.firewall.port-scan",
-  "core.firewall.address-sweep",
-  "core.firewall.denied-burst",
-  "core.firewall.quarantined-source",
-  "core.inventory.unmanaged-address",
-  "core.agent.silent",
-]);
 // Correlations keyed by the source address, while firewall events are partitioned by the inside
 // address: a source's events come from several partitions. When one partition stalls (its leader
 // moved) or two engine instances each hold part of them, a sweep may reach its threshold
@@ -52,21 +41,6 @@ const KEYED_BY_SOURCE = new Set([
   "core.firewall.address-sweep",
   "core.firewall.denied-burst",
 ]);
-const stable = (incidents: IncidentV1[]) => incidents.filter((i) => !ORDER_DEPENDENT.has(i.rule_id));
-const summary = (incidents: IncidentV1[]) =>
-  stable(incidents)
-    .map((i) => ({
-      id: i.id,
-      rule: i.rule_id,
-      findings: i.finding_count,
-      asset: i.asset.id,
-      severity: i.severity,
-    }))
-    .sort((a, b) => a.id.localeCompare(b.id));
-const rulesOnly = (incidents: IncidentV1[]) =>
-  [...new Set(incidents.filter((i) => ORDER_DEPENDENT.has(i.rule_id)).map((i) => i.rule_id))].sort();
-const stableFindings = (incidents: IncidentV1[]) =>
-  stable(incidents).reduce((sum, incident) => sum + incident.finding_count, 0);
 
 interface Proc {
   name: string;
@@ -333,14 +307,14 @@ describe("the pipeline on a 3-node cluster under faults", () => {
         const records = await transport.readAll(incidentsTopic);
         latest = latestIncidents(records.map((r) => IncidentV1.parse(JSON.parse(String(r.value)))));
         return (
-          stable(latest).length === stable(reference.incidents).length &&
-          stableFindings(latest) === stableFindings(reference.incidents)
+          stableIncidents(latest).length === stableIncidents(reference.incidents).length &&
+          stableFindingCount(latest) === stableFindingCount(reference.incidents)
         );
       },
       { timeoutMs: 180_000, intervalMs: 500, message: `the reference's incidents on ${incidentsTopic}` },
     ).catch(() => {
       // Show what differs rather than only that it did not converge.
-      expect(summary(latest)).toEqual(summary(reference.incidents));
+      expect(incidentSummary(latest)).toEqual(incidentSummary(reference.incidents));
     });
     await consumed(run.engineGroup, [...DEMO_REFERENCE_TOPICS, ...DEMO_EVENT_TOPICS].map(topic));
     await consumed(run.sinkGroup, [topic(topics.findings)]);
@@ -352,10 +326,10 @@ describe("the pipeline on a 3-node cluster under faults", () => {
       incident: IncidentV1.parse(JSON.parse(String(record.value))),
     }));
     latest = latestIncidents(incidentRecords.map(({ incident }) => incident));
-    expect(summary(latest)).toEqual(summary(reference.incidents));
-    const fired = rulesOnly(latest);
-    const missing = rulesOnly(reference.incidents).filter((rule) => !fired.includes(rule));
-    expect(fired.filter((rule) => !rulesOnly(reference.incidents).includes(rule))).toEqual([]);
+    expect(incidentSummary(latest)).toEqual(incidentSummary(reference.incidents));
+    const fired = orderDependentRulesFired(latest);
+    const missing = orderDependentRulesFired(reference.incidents).filter((rule) => !fired.includes(rule));
+    expect(fired.filter((rule) => !orderDependentRulesFired(reference.incidents).includes(rule))).toEqual([]);
     expect(missing.filter((rule) => !KEYED_BY_SOURCE.has(rule))).toEqual([]);
 
     // Nothing duplicated: an incident version (one transition) once; an incident event (its id is

@@ -13,6 +13,13 @@ import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_REFERENCE_TOPICS, type DemoStep, demoPlan, runDemo } from "./demo.ts";
 import { latestIncidents } from "./present.ts";
+import {
+  incidentSummary,
+  ORDER_DEPENDENT_RULES,
+  orderDependentRulesFired,
+  stableFindingCount,
+  stableIncidents,
+} from "./testing.ts";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
 const examples = path.join(repo, "examples");
@@ -103,54 +110,27 @@ describe("the pipeline as separate processes on a real broker", () => {
     const expected = (await runDemo({ examplesDir: examples, logLevel: "silent", progress: () => {} }))
       .incidents;
     expect(expected.length).toBeGreaterThan(0);
-    // Rules whose state spans partitions (or topics) see their events in an order that varies on
-    // Kafka, where the engine reads partitions concurrently: a new advisory judged when the first of
-    // its sources arrives, an update server's episode and its clear from different hosts' logs,
-    // scans and sweeps keyed by a source while events are keyed by the inside address, "once per
-    // address" suppression fed by two topics, absences driven by a watermark that any partition
-    // moves. Their findings can take other events (so other ids) run to run: the same rules must
-    // fire; every other incident must match exactly. (Why, and the fix: the session note.)
-    const orderDependent = new Set([
-      "core.advisory.affects-inventory",
-      "core.updates.distribution-blocked",
-      "core.firewall.port-scan",
-      "core.firewall.address-sweep",
-      "core.firewall.denied-burst",
-      "core.firewall.quarantined-source",
-      "core.inventory.unmanaged-address",
-      "core.agent.silent",
-    ]);
-    const stable = (incidents: IncidentV1[]) => incidents.filter((i) => !orderDependent.has(i.rule_id));
-    const summary = (incidents: IncidentV1[]) =>
-      stable(incidents)
-        .map((i) => ({
-          id: i.id,
-          rule: i.rule_id,
-          findings: i.finding_count,
-          asset: i.asset.id,
-          severity: i.severity,
-        }))
-        .sort((a, b) => `${a.rule} ${a.asset} ${a.id}`.localeCompare(`${b.rule} ${b.asset} ${b.id}`));
-    const roughly = (incidents: IncidentV1[]) =>
-      [...new Set(incidents.filter((i) => orderDependent.has(i.rule_id)).map((i) => i.rule_id))].sort();
+    // Order-dependent rules are compared by rule id only (ORDER_DEPENDENT_RULES says why).
 
     // Any Kafka client sees them: read the compacted topic from the beginning.
     let latest: IncidentV1[] = [];
-    const wanted = stable(expected).reduce((sum, i) => sum + i.finding_count, 0);
+    const wanted = stableFindingCount(expected);
     await waitFor(
       async () => {
         const records = await transport.readAll(topicName(topics.incidents, prefix));
         latest = latestIncidents(records.map((r) => IncidentV1.parse(JSON.parse(String(r.value)))));
-        const total = stable(latest).reduce((sum, i) => sum + i.finding_count, 0);
-        return stable(latest).length === stable(expected).length && total === wanted ? true : undefined;
+        const total = stableFindingCount(latest);
+        return stableIncidents(latest).length === stableIncidents(expected).length && total === wanted
+          ? true
+          : undefined;
       },
       { timeoutMs: 180_000, intervalMs: 500, message: "the incidents of the sample data on vigil.incidents" },
     ).catch(() => {
       // Show what differs rather than only that it did not converge.
-      expect(summary(latest)).toEqual(summary(expected));
+      expect(incidentSummary(latest)).toEqual(incidentSummary(expected));
     });
-    expect(summary(latest)).toEqual(summary(expected));
-    expect(roughly(latest)).toEqual(roughly(expected));
+    expect(incidentSummary(latest)).toEqual(incidentSummary(expected));
+    expect(orderDependentRulesFired(latest)).toEqual(orderDependentRulesFired(expected));
     for (const record of await transport.readAll(topicName(topics.incidents, prefix))) {
       expect(String(record.key)).toBe(IncidentV1.parse(JSON.parse(String(record.value))).id);
       expect(record.headers.ce_type).toBe(topics.incidents.ceType);
@@ -168,8 +148,8 @@ describe("the pipeline as separate processes on a real broker", () => {
     const firstVersions = (await transport.readAll(topicName(topics.incidents, prefix)))
       .map((r) => ({ incident: IncidentV1.parse(JSON.parse(String(r.value))), trace: traceOf(r.headers) }))
       .filter(({ incident }) => incident.version === 1);
-    expect(firstVersions.filter(({ incident }) => !orderDependent.has(incident.rule_id))).toHaveLength(
-      stable(expected).length,
+    expect(firstVersions.filter(({ incident }) => !ORDER_DEPENDENT_RULES.has(incident.rule_id))).toHaveLength(
+      stableIncidents(expected).length,
     );
     const fromAlerts = firstVersions.filter(({ incident }) => incident.rule_id.startsWith("core.ids."));
     expect(fromAlerts.length).toBeGreaterThan(10);
