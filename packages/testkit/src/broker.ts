@@ -178,13 +178,30 @@ export async function dockerAvailable(): Promise<boolean> {
 }
 
 /** A port that is free now, whose controller companion (port + 100, see kafka.sh) is free too. */
-export async function freeBrokerPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await bindAndRelease(0);
-    if (port > 65_435) continue;
-    if ((await bindAndRelease(port + 100).catch(() => undefined)) !== undefined) return port;
+export function freeBrokerPort(): Promise<number> {
+  return freeClusterPorts(1);
+}
+
+/**
+ * A first client port for `nodes` nodes (kafka.sh: client ports port..port+n-1, controllers
+ * port+100..port+100+n-1) whose ports are all free now.
+ */
+export async function freeClusterPorts(nodes: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await bindAndRelease(0);
+    if (base + 100 + nodes > 65_535) continue;
+    const others = [...Array(nodes).keys()].flatMap((i) => [base + 100 + i, ...(i > 0 ? [base + i] : [])]);
+    if ((await Promise.all(others.map(portFree))).every(Boolean)) return base;
   }
-  throw new Error("no free port pair (port, port + 100) found on 127.0.0.1");
+  throw new Error(`no ${nodes} free port pairs (port + i, port + 100 + i) found on 127.0.0.1`);
+}
+
+/** Whether the port can be bound on 127.0.0.1 right now. */
+export function portFree(port: number): Promise<boolean> {
+  return bindAndRelease(port).then(
+    () => true,
+    () => false,
+  );
 }
 
 function bindAndRelease(port: number): Promise<number> {
@@ -294,50 +311,88 @@ function runKafkaSh(
   });
 }
 
+/** A broker or cluster kafka.sh started, with its state in `stateDir` (under TMPDIR: `vigil-kafka-*`). */
+export interface KafkaShBrokers {
+  /** The bootstrap servers `kafka.sh up` printed. */
+  brokers: string[];
+  stateDir: string;
+  /** Another kafka.sh command on these nodes (`stop-node 2`, `start-node 2`); resolves with its stdout. */
+  kafkaSh(args: readonly string[]): Promise<string>;
+  /** Stops every node and deletes the state. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `kafka.sh up` on `port` in a fresh `$TMPDIR/vigil-kafka-*` (or the given directory), where CI's exit
+ * trap finds brokers a crashed run left. Nodes are killed if this process exits before `stop()`;
+ * a failed start stops what did start and deletes the state before throwing.
+ */
+export async function startKafkaSh(options: {
+  port: number;
+  nodes?: number;
+  stateDir?: string;
+  env?: Record<string, string>;
+}): Promise<KafkaShBrokers> {
+  const nodes = options.nodes ?? 1;
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), "vigil-kafka-")));
+  const env = { ...process.env, ...options.env, KAFKA_PORT: String(options.port), VIGIL_KAFKA_DIR: stateDir };
+  // If this process dies without calling stop(), the nodes must not outlive it.
+  const killOnExit = () => {
+    for (let node = 0; node < nodes; node++) {
+      try {
+        process.kill(Number(readFileSync(join(stateDir, `node${node}`, "pid"), "utf8")), "SIGKILL");
+      } catch {
+        // Not running (or never started): nothing to kill.
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
+  const release = () => {
+    process.off("exit", killOnExit);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  let stdout: string;
+  try {
+    ({ stdout } = await runKafkaSh(nodes === 1 ? ["up"] : ["up", "--nodes", String(nodes)], env));
+  } catch (error) {
+    await runKafkaSh(["down", "--purge"], env).catch(() => {});
+    release();
+    throw error;
+  }
+  return {
+    brokers: parseBrokerList(stdout.trim().split("\n").at(-1) ?? ""),
+    stateDir,
+    kafkaSh: async (args) => (await runKafkaSh(args, env)).stdout,
+    stop: async () => {
+      try {
+        await runKafkaSh(["down", "--purge"], env);
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
 export async function startLocalJvm(): Promise<AcquiredBroker> {
   const port = await freeBrokerPort();
-  const stateDir = await mkdtemp(join(tmpdir(), "vigil-kafka-"));
-  const env = { ...process.env, KAFKA_PORT: String(port), VIGIL_KAFKA_DIR: stateDir };
   const started = Date.now();
   const fetching = !kafkaJarsCached();
   process.stderr.write(
     `testkit: ${fetching ? `fetching Apache Kafka ${kafkaVersion()} from Maven Central, then ` : ""}` +
       `starting local Kafka ${kafkaVersion()} broker on 127.0.0.1:${port} ...`,
   );
-
-  // If this process dies without running teardown, the broker must not outlive it.
-  const killOnExit = () => {
-    try {
-      process.kill(Number(readFileSync(join(stateDir, "node0", "pid"), "utf8")), "SIGKILL");
-    } catch {
-      // Already gone (or never started): nothing to kill.
-    }
-    rmSync(stateDir, { recursive: true, force: true });
-  };
-  process.once("exit", killOnExit);
-
-  let stdout: string;
+  let run: KafkaShBrokers;
   try {
-    ({ stdout } = await runKafkaSh(["up"], env));
+    run = await startKafkaSh({ port });
   } catch (error) {
     process.stderr.write(" failed\n");
-    await runKafkaSh(["down", "--purge"], env).catch(() => {});
-    process.off("exit", killOnExit);
-    rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
   process.stderr.write(` ready in ${Math.round((Date.now() - started) / 1000)}s\n`);
-  const brokers = parseBrokerList(stdout.trim().split("\n").at(-1) ?? "");
   return {
-    brokers: brokers.length > 0 ? brokers : [`127.0.0.1:${port}`],
+    brokers: run.brokers.length > 0 ? run.brokers : [`127.0.0.1:${port}`],
     source: "local-jvm",
-    stop: async () => {
-      try {
-        await runKafkaSh(["down", "--purge"], env);
-      } finally {
-        process.off("exit", killOnExit);
-        rmSync(stateDir, { recursive: true, force: true });
-      }
-    },
+    stop: run.stop,
   };
 }

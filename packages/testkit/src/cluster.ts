@@ -1,21 +1,11 @@
 // A throwaway 3-node Kafka cluster (KRaft, every node broker and controller) from infra/kafka/kafka.sh,
 // for fault tests: stop and start a node, find a partition's leader, wait for a node to catch up.
-import { execFile } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import kafkajs, { type Admin, Kafka, logLevel } from "kafkajs";
-import { parseBrokerList } from "./broker.ts";
+import { freeClusterPorts, startKafkaSh } from "./broker.ts";
 import { waitFor } from "./helpers.ts";
 
 // kafkajs is CommonJS and Node's export detection misses this name outside vitest: take it off the default export.
 const { ConfigResourceTypes } = kafkajs;
-const KAFKA_SH = fileURLToPath(new URL("../../../infra/kafka/kafka.sh", import.meta.url));
-const run = promisify(execFile);
 
 export interface KafkaCluster {
   /** Bootstrap servers of every node, node 1 first. */
@@ -48,51 +38,6 @@ export interface KafkaCluster {
 }
 
 /**
- * A free client port `p` such that p..p+n-1 and the controller ports p+100..p+100+n-1 (kafka.sh's
- * layout) are free now.
- */
-export async function freeClusterPorts(nodes: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await bindAndRelease(0);
-    if (base + 100 + nodes > 65_535) continue;
-    const others = [...Array(nodes).keys()].flatMap((i) => [base + 100 + i, ...(i > 0 ? [base + i] : [])]);
-    const free = await Promise.all(
-      others.map((port) =>
-        bindAndRelease(port).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no ${nodes} free port pairs (port + i, port + 100 + i) found on 127.0.0.1`);
-}
-
-function bindAndRelease(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
-      const address = server.address();
-      const bound = typeof address === "object" && address !== null ? address.port : port;
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-async function kafkaSh(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  try {
-    const { stdout } = await run("bash", [KAFKA_SH, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
-    return stdout;
-  } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
-    const tail = stderr.split("\n").slice(-20).join("\n");
-    throw new Error(`kafka.sh ${args.join(" ")} failed${tail ? `:\n${tail}` : ""}`, { cause: error });
-  }
-}
-
-/**
  * Starts a cluster of `nodes` (default 3) on free ports, with its state in a fresh
  * `$TMPDIR/vigil-kafka-*` (CI's exit trap stops brokers it finds there). Throws, with kafka.sh's
  * last log lines, when it cannot start: a fault test never skips.
@@ -103,36 +48,15 @@ export async function startKafkaCluster(
   const nodes = options.nodes ?? 3;
   const log = options.log ?? ((line: string) => process.stderr.write(`testkit: ${line}\n`));
   const port = await freeClusterPorts(nodes);
-  const stateDir = await mkdtemp(join(tmpdir(), "vigil-kafka-"));
-  const env = { ...process.env, KAFKA_PORT: String(port), VIGIL_KAFKA_DIR: stateDir };
   const nodeIds = [...Array(nodes).keys()].map((i) => i + 1);
-
-  // If this process dies without calling stop(), the nodes must not outlive it.
-  const killOnExit = () => {
-    for (const id of nodeIds) {
-      try {
-        process.kill(Number(readFileSync(join(stateDir, `node${id - 1}`, "pid"), "utf8")), "SIGKILL");
-      } catch {
-        // Not running: nothing to kill.
-      }
-    }
-    rmSync(stateDir, { recursive: true, force: true });
-  };
-  process.once("exit", killOnExit);
-
   const started = Date.now();
   log(`starting a ${nodes}-node Kafka cluster on 127.0.0.1:${port}-${port + nodes - 1} ...`);
-  let stdout: string;
-  try {
-    stdout = await kafkaSh(["up", "--nodes", String(nodes)], env);
-  } catch (error) {
-    await kafkaSh(["down", "--purge"], env).catch(() => "");
-    process.off("exit", killOnExit);
-    rmSync(stateDir, { recursive: true, force: true });
-    throw error;
+  const run = await startKafkaSh({ port, nodes });
+  const { brokers, stateDir } = run;
+  if (brokers.length !== nodes) {
+    await run.stop().catch(() => {});
+    throw new Error(`kafka.sh up printed ${brokers.join(",") || "no brokers"}, not ${nodes} brokers`);
   }
-  const brokers = parseBrokerList(stdout.trim().split("\n").at(-1) ?? "");
-  if (brokers.length !== nodes) throw new Error(`kafka.sh up printed ${stdout.trim()}, not ${nodes} brokers`);
   log(`${nodes}-node cluster ready in ${Math.round((Date.now() - started) / 1000)} s (${stateDir})`);
 
   const kafka = new Kafka({
@@ -166,10 +90,10 @@ export async function startKafkaCluster(
     stateDir,
     admin,
     stopNode: async (nodeId) => {
-      await kafkaSh(["stop-node", nodeIndex(nodeId)], env);
+      await run.kafkaSh(["stop-node", nodeIndex(nodeId)]);
     },
     startNode: async (nodeId) => {
-      await kafkaSh(["start-node", nodeIndex(nodeId)], env);
+      await run.kafkaSh(["start-node", nodeIndex(nodeId)]);
       await waitFor(async () => (await brokerIds()).includes(nodeId), {
         timeoutMs: 120_000,
         intervalMs: 250,
@@ -218,10 +142,8 @@ export async function startKafkaCluster(
     stop: async () => {
       try {
         await (await adminConnection?.catch(() => undefined))?.disconnect();
-        await kafkaSh(["down", "--purge"], env);
       } finally {
-        process.off("exit", killOnExit);
-        rmSync(stateDir, { recursive: true, force: true });
+        await run.stop();
       }
     },
   };

@@ -5,13 +5,14 @@ export {
   type BrokerSource,
   defaultBrokerEnvironment,
   freeBrokerPort,
+  freeClusterPorts,
   kafkaVersion,
   noBrokerMessage,
   parseBrokerList,
   SKIP_INTEGRATION_VARIABLE,
   verifyBrokers,
 } from "./broker.ts";
-export { freeClusterPorts, type KafkaCluster, startKafkaCluster } from "./cluster.ts";
+export { type KafkaCluster, startKafkaCluster } from "./cluster.ts";
 export { kafkaBrokers, uniqueTopicPrefix, type WaitForOptions, waitFor } from "./helpers.ts";
 export { integrationSkipped } from "./integration-env.ts";
 export { freePort } from "./ports.ts";

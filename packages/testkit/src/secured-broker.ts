@@ -1,16 +1,11 @@
 // A throwaway PKI (openssl) and a local Kafka broker with a SASL_SSL listener, for the security tests.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { freeBrokerPort, localJvmMissing } from "./broker.ts";
-
-const KAFKA_SH = fileURLToPath(new URL("../../../infra/kafka/kafka.sh", import.meta.url));
+import { freeBrokerPort, type KafkaShBrokers, localJvmMissing, portFree, startKafkaSh } from "./broker.ts";
 
 export interface TestPki {
   dir: string;
@@ -173,14 +168,6 @@ export interface SecuredBroker {
   stop(): Promise<void>;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * Starts a one-node local Kafka (infra/kafka/kafka.sh, KAFKA_SECURITY=sasl_ssl) on free ports,
  * with its state and PKI under `$TMPDIR/vigil-kafka-*`. Throws when it cannot (never skips).
@@ -206,38 +193,21 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
     join(pkiDir, "users"),
     `${users.alice.username} ${users.alice.password}\n${users.bob.username} ${users.bob.password}\n`,
   );
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    VIGIL_KAFKA_DIR: stateDir,
-    KAFKA_SECURITY: "sasl_ssl",
-    KAFKA_SECURITY_DIR: pkiDir,
-    KAFKA_SSL_CLIENT_AUTH: "requested",
-    KAFKA_HEAP: process.env.KAFKA_HEAP ?? "512m",
-  };
-  const run = (args: string[]) => promisify(execFile)("bash", [KAFKA_SH, ...args], { env, timeout: 300_000 });
-
-  // If this process dies without running teardown, the broker must not outlive it.
-  const killOnExit = () => {
-    try {
-      process.kill(Number(readFileSync(join(stateDir, "node0", "pid"), "utf8")), "SIGKILL");
-    } catch {
-      // Already gone (or never started): nothing to kill.
-    }
-    rmSync(stateDir, { recursive: true, force: true });
-  };
-  process.once("exit", killOnExit);
   const started = Date.now();
+  let run: KafkaShBrokers;
   try {
-    await run(["up"]);
+    run = await startKafkaSh({
+      port,
+      stateDir,
+      env: {
+        KAFKA_SECURITY: "sasl_ssl",
+        KAFKA_SECURITY_DIR: pkiDir,
+        KAFKA_SSL_CLIENT_AUTH: "requested",
+        KAFKA_HEAP: process.env.KAFKA_HEAP ?? "512m",
+      },
+    });
   } catch (error) {
-    await run(["down", "--purge"]).catch(() => {});
-    process.off("exit", killOnExit);
-    rmSync(stateDir, { recursive: true, force: true });
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
-    throw new Error(
-      `the secured test broker did not start: ${stderr.split("\n").slice(-15).join("\n") || error}`,
-    );
+    throw new Error(`the secured test broker did not start: ${(error as Error).message}`, { cause: error });
   }
   process.stderr.write(
     `testkit: secured Kafka (SASL_SSL on 127.0.0.1:${port + 200}) ready in ${Math.round((Date.now() - started) / 1000)}s\n`,
@@ -256,13 +226,6 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
       KAFKA_SASL_USERNAME: user.username,
       KAFKA_SASL_PASSWORD: user.password,
     }),
-    stop: async () => {
-      try {
-        await run(["down", "--purge"]);
-      } finally {
-        process.off("exit", killOnExit);
-        rmSync(stateDir, { recursive: true, force: true });
-      }
-    },
+    stop: run.stop,
   };
 }
