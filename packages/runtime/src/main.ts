@@ -3,6 +3,7 @@ import { IngestPublishError } from "@vigil/ingest";
 import {
   createLogger,
   flushTelemetry,
+  type HealthServer,
   installTelemetry,
   type Logger,
   PipelineMetrics,
@@ -107,7 +108,7 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
   // TLS and SASL from the KAFKA_* variables; an invalid setting is a configuration error.
   let security: KafkaSecurity;
   try {
-    security = kafkaSecurityFromEnv(options.io?.env ?? process.env);
+    security = kafkaSecurityFromEnv(env);
   } catch (error) {
     if (error instanceof KafkaSecurityConfigError) throw new ExitError(error.message, 2);
     throw error;
@@ -161,16 +162,7 @@ export async function runService<O extends Record<string, OptionSpec>>(
     // Alive from here; ready once started (connected, reference data restored) until stopping,
     // except while backpressured (a send being retried).
     let notReady: string | undefined = "starting: restoring state and reference data";
-    const health = listen
-      ? await startHealthServer({
-          listen,
-          notReady: () => notReady ?? context.metrics.backpressure(),
-          logger: context.logger,
-        }).catch(async (error: unknown) => {
-          await transport.close().catch(() => {});
-          throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
-        })
-      : undefined;
+    const health = await serveHealth(listen, () => notReady ?? context.metrics.backpressure(), context);
     const starting = options.start({ ...context, transport });
     // Handled from before the start finishes: a SIGTERM while tables are restored (a rollout, a drain)
     // waits for the start, then stops cleanly: the group is left at once instead of after the session
@@ -194,6 +186,22 @@ export async function runService<O extends Record<string, OptionSpec>>(
       throw new ExitError((error as Error).message, options.isConfigError?.(error) ? 2 : 1);
     }
     if (!stopping) notReady = undefined;
+  });
+}
+
+/**
+ * /healthz, /readyz and /metrics on `listen` (`--health-listen`), or nothing without it. A port that
+ * cannot be served is a configuration error: exit 2, after closing the Kafka connection.
+ */
+async function serveHealth(
+  listen: string | undefined,
+  notReady: () => string | undefined,
+  context: { logger: Logger; transport: Transport | undefined },
+): Promise<HealthServer | undefined> {
+  if (listen === undefined) return undefined;
+  return startHealthServer({ listen, notReady, logger: context.logger }).catch(async (error: unknown) => {
+    await context.transport?.close().catch(() => {});
+    throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
   });
 }
 
@@ -243,18 +251,11 @@ export async function runToEnd<S>(
   const { logger, transport } = context;
   const controller = new AbortController();
   let finished = false;
-  const listen = context.values?.healthListen;
-  const health = listen
-    ? await startHealthServer({
-        listen,
-        notReady: () =>
-          controller.signal.aborted ? "stopping" : finished ? "finished" : context.metrics?.backpressure(),
-        logger,
-      }).catch(async (error: unknown) => {
-        await transport?.close().catch(() => {});
-        throw new ExitError(`cannot serve health on ${listen}: ${(error as Error).message}`, 2);
-      })
-    : undefined;
+  const health = await serveHealth(
+    context.values?.healthListen,
+    () => (controller.signal.aborted ? "stopping" : finished ? "finished" : context.metrics?.backpressure()),
+    context,
+  );
   const removeSignalHandlers = onShutdown(logger, async () => controller.abort());
   try {
     const summary = await options.run(controller.signal);
