@@ -61,30 +61,28 @@ function storedPackageDirs(deployDir: string): string[] {
   return dirs;
 }
 
-function applyPublishConfig(packageDir: string): boolean {
+/** Rewrites a package's manifest with its publishConfig when `wanted(name)`; returns the name if it did. */
+function applyPublishConfig(packageDir: string, wanted: (name: string) => boolean): string | undefined {
   const file = join(packageDir, "package.json");
   const manifest = Manifest.parse(JSON.parse(readFileSync(file, "utf8")));
   const { publishConfig, ...rest } = manifest;
-  if (publishConfig === undefined) return false;
+  if (publishConfig === undefined || !wanted(manifest.name)) return undefined;
   const published: Record<string, unknown> = { ...rest };
   for (const field of PUBLISHED_FIELDS) if (field in publishConfig) published[field] = publishConfig[field];
   // A new file, then a rename: never write through a hard link into the workspace's own package.json.
   writeFileSync(`${file}.published`, `${JSON.stringify(published, null, 2)}\n`);
   renameSync(`${file}.published`, file);
-  return true;
+  return manifest.name;
 }
 
 /** Applies publishConfig to the deployed app and its workspace dependencies; returns the names rewritten. */
 export function publishManifests(deployDir: string): string[] {
   const workspace = workspacePackageNames(deployDir);
-  const rewritten: string[] = [];
-  const app = Manifest.parse(JSON.parse(readFileSync(join(deployDir, "package.json"), "utf8")));
-  if (applyPublishConfig(deployDir)) rewritten.push(app.name);
-  for (const dir of storedPackageDirs(deployDir)) {
-    const { name } = Manifest.parse(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")));
-    if (workspace.has(name) && applyPublishConfig(dir)) rewritten.push(name);
-  }
-  return rewritten.sort();
+  const rewritten = [
+    applyPublishConfig(deployDir, () => true),
+    ...storedPackageDirs(deployDir).map((dir) => applyPublishConfig(dir, (name) => workspace.has(name))),
+  ];
+  return rewritten.filter((name) => name !== undefined).sort();
 }
 
 if (import.meta.main) {
