@@ -35,6 +35,7 @@ import {
   type OutgoingMessage,
   type Output,
   output,
+  overrideTransport,
   type RetryPolicy,
   runProcessor,
   type Transport,
@@ -562,10 +563,7 @@ function tapAcknowledged(
   onFailed: () => void,
   onAcknowledged: (messages: Array<{ value: Buffer | null }>) => Promise<void>,
 ): Transport {
-  return {
-    kind: transport.kind,
-    createTopics: (configs) => transport.createTopics(configs),
-    listTopics: () => transport.listTopics(),
+  return overrideTransport(transport, {
     sendAtomically: async (batches, transactionalId) => {
       try {
         await transport.sendAtomically(batches, transactionalId);
@@ -587,10 +585,5 @@ function tapAcknowledged(
         await onAcknowledged(messages.map(asBuffer));
       }
     },
-    subscribe: (options) => transport.subscribe(options),
-    readAll: (name, options) => transport.readAll(name, options),
-    endOffsets: (name) => transport.endOffsets(name),
-    committedOffsets: (groupId, name) => transport.committedOffsets(groupId, name),
-    close: () => transport.close(),
-  };
+  });
 }

@@ -22,6 +22,7 @@ import {
   EmbeddedBroker,
   encodeValue,
   ensureRegistryTopics,
+  overrideTransport,
   type Transport,
 } from "@vigil/stream";
 import { waitFor } from "@vigil/testkit";
@@ -309,23 +310,14 @@ describe("rules-engine -> sink-incidents (embedded transport)", () => {
     await startEngine();
     // A transport that fails the first incident publication, as a broker outage would.
     let failures = 1;
-    const flaky: Transport = {
-      kind: transport.kind,
-      createTopics: (configs) => transport.createTopics(configs),
-      listTopics: () => transport.listTopics(),
+    const flaky = overrideTransport(transport, {
       // The sink publishes each batch in one transaction: fail the first one that carries incidents.
       sendAtomically: async (batches, id) => {
         if (batches.some((b) => b.topic === topicName(topics.incidents, prefix)) && failures-- > 0)
           throw new Error("broker unavailable");
         return transport.sendAtomically(batches, id);
       },
-      send: (topic, messages) => transport.send(topic, messages),
-      subscribe: (options) => transport.subscribe(options),
-      readAll: (topic, options) => transport.readAll(topic, options),
-      endOffsets: (topic) => transport.endOffsets(topic),
-      committedOffsets: (group, topic) => transport.committedOffsets(group, topic),
-      close: () => transport.close(),
-    };
+    });
     const sink = await startSinkIncidents({
       transport: flaky,
       logger,

@@ -7,7 +7,7 @@ import { output } from "./codec.ts";
 import { createEmbeddedTransport, EmbeddedBroker } from "./embedded.ts";
 import { runProcessor } from "./processor.ts";
 import { ensureRegistryTopics } from "./topics.ts";
-import type { OutgoingMessage, Transport } from "./transport.ts";
+import { type OutgoingMessage, overrideTransport, type Transport } from "./transport.ts";
 
 /** A transport whose first send to `t.out.*` fails and whose retry waits until `open()` is called. */
 function stalledOutputs(base: Transport) {
@@ -16,16 +16,7 @@ function stalledOutputs(base: Transport) {
   const gate = new Promise<void>((resolve) => {
     open = resolve;
   });
-  const transport: Transport = {
-    kind: base.kind,
-    createTopics: (t) => base.createTopics(t),
-    listTopics: () => base.listTopics(),
-    sendAtomically: (batches, id) => base.sendAtomically(batches, id),
-    subscribe: (o) => base.subscribe(o),
-    readAll: (t, o) => base.readAll(t, o),
-    endOffsets: (t) => base.endOffsets(t),
-    committedOffsets: (g, t) => base.committedOffsets(g, t),
-    close: () => base.close(),
+  const transport = overrideTransport(base, {
     send: async (topic: string, messages: OutgoingMessage[]) => {
       if (topic.startsWith("t.out.")) {
         if (!failed) {
@@ -36,7 +27,7 @@ function stalledOutputs(base: Transport) {
       }
       return base.send(topic, messages);
     },
-  };
+  });
   return { transport, open };
 }
 

@@ -52,3 +52,4 @@ export type {
   TopicConfig,
   Transport,
 } from "./transport.ts";
+export { overrideTransport } from "./transport.ts";

@@ -13,7 +13,7 @@ import { output } from "./codec.ts";
 import { createEmbeddedTransport, EmbeddedBroker } from "./embedded.ts";
 import { type RunningProcessor, runProcessor } from "./processor.ts";
 import { ensureRegistryTopics } from "./topics.ts";
-import type { OutgoingMessage, Transport } from "./transport.ts";
+import { type OutgoingMessage, overrideTransport, type Transport } from "./transport.ts";
 
 const Input = z.object({ n: z.number().int(), fail: z.boolean().optional() });
 const fastRetry = { attempts: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
@@ -178,25 +178,17 @@ describe("runProcessor", () => {
   it("retries failed sends, and when they keep failing commits nothing and processes the batch again", async () => {
     let failuresLeft = 5; // more than one batch's retry budget (3 attempts)
     let sendCalls = 0;
-    await setup((base) => ({
-      ...base,
-      kind: base.kind,
-      createTopics: (t) => base.createTopics(t),
-      listTopics: () => base.listTopics(),
-      sendAtomically: (batches, id) => base.sendAtomically(batches, id),
-      subscribe: (o) => base.subscribe(o),
-      readAll: (t, o) => base.readAll(t, o),
-      endOffsets: (t) => base.endOffsets(t),
-      committedOffsets: (g, t) => base.committedOffsets(g, t),
-      close: () => base.close(),
-      send: async (topic: string, messages: OutgoingMessage[]) => {
-        if (topic.startsWith("t.out.")) {
-          sendCalls++;
-          if (failuresLeft-- > 0) throw new Error("broker unavailable");
-        }
-        return base.send(topic, messages);
-      },
-    }));
+    await setup((base) =>
+      overrideTransport(base, {
+        send: async (topic: string, messages: OutgoingMessage[]) => {
+          if (topic.startsWith("t.out.")) {
+            sendCalls++;
+            if (failuresLeft-- > 0) throw new Error("broker unavailable");
+          }
+          return base.send(topic, messages);
+        },
+      }),
+    );
     running = await runProcessor({
       stage: "retrying",
       transport,

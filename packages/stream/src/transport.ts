@@ -103,3 +103,23 @@ export interface Transport {
   /** Stops every subscription (as `Subscription.stop`) and disconnects. */
   close(): Promise<void>;
 }
+
+/**
+ * A transport that is `base` except for the operations given: how a stage observes or intercepts
+ * what it sends (the sink's delivery hooks) and how tests inject broker failures.
+ */
+export function overrideTransport(base: Transport, overrides: Partial<Omit<Transport, "kind">>): Transport {
+  return {
+    kind: base.kind,
+    createTopics: (topics) => base.createTopics(topics),
+    listTopics: () => base.listTopics(),
+    send: (topic, messages) => base.send(topic, messages),
+    sendAtomically: (batches, transactionalId) => base.sendAtomically(batches, transactionalId),
+    subscribe: (options) => base.subscribe(options),
+    readAll: (topic, options) => base.readAll(topic, options),
+    endOffsets: (topic) => base.endOffsets(topic),
+    committedOffsets: (groupId, topic) => base.committedOffsets(groupId, topic),
+    close: () => base.close(),
+    ...overrides,
+  };
+}
