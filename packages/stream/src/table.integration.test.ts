@@ -50,8 +50,10 @@ describe("followGlobalTable on Kafka", () => {
       { key: "doc-0", value: null },
       { key: "doc-99", value: "new" },
     ]);
+    // doc-0 and doc-99 can land on different partitions, read concurrently: wait for both, not for
+    // the one that happens to arrive first.
     for (const state of followers) {
-      for (let i = 0; i < 300 && state.get("doc-99") !== "new"; i++) {
+      for (let i = 0; i < 300 && (state.get("doc-99") !== "new" || state.get("doc-0") !== null); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(state.get("doc-99")).toBe("new");
