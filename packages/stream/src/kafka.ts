@@ -62,6 +62,11 @@ export interface KafkaTransportOptions {
     heartbeatInterval?: number;
     rebalanceTimeout?: number;
     maxWaitTimeInMs?: number;
+    /**
+     * Bytes fetched per partition and request (kafkajs' default 1 MiB). The broker still returns
+     * one whole record batch when it is larger: a small value bounds memory, never stalls.
+     */
+    maxBytesPerPartition?: number;
   };
   /** Backoff before a batch whose handler threw is delivered again. */
   redelivery?: { initialDelayMs?: number; maxDelayMs?: number };
@@ -719,6 +724,9 @@ class KafkaTransport implements Transport {
       heartbeatInterval: settings.heartbeatInterval ?? 1_500,
       rebalanceTimeout: settings.rebalanceTimeout ?? 30_000,
       maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 250,
+      ...(settings.maxBytesPerPartition !== undefined && {
+        maxBytesPerPartition: settings.maxBytesPerPartition,
+      }),
       ...(this.options.retry !== undefined && { retry: this.options.retry }),
     };
   }
@@ -847,6 +855,19 @@ class KafkaSubscription implements Subscription {
       // A consumer restarted after a crash has a new group state, which forgot the pause.
       if (this.paused) this.consumer.pause(this.topicList());
     });
+    // kafkajs resolves a fetch it filtered out entirely (only markers or aborted records) without
+    // calling eachBatch; its end-of-batch event is the one place that says the position moved.
+    const onSkipped = settings.onSkipped;
+    if (onSkipped) {
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize !== 0) return;
+        onSkipped({
+          topic: payload.topic,
+          partition: payload.partition,
+          nextOffset: nextOffset(payload.lastOffset),
+        });
+      });
+    }
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       settings.logger.error(
         { err: payload.error, groupId: settings.groupId, restart: payload.restart },

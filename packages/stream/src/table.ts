@@ -75,6 +75,7 @@ export async function followGlobalTable(options: GlobalTableOptions): Promise<Gl
             : undefined;
       if (next !== undefined) check(batch.topic, batch.partition, next);
     },
+    onSkipped: ({ topic, partition, nextOffset }) => check(topic, partition, BigInt(nextOffset)),
   });
   return {
     ready,

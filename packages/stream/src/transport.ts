@@ -51,6 +51,13 @@ export interface SubscribeOptions {
    * When it throws, nothing of the batch is committed and it is redelivered after a backoff.
    */
   eachBatch: (batch: Batch) => Promise<void>;
+  /**
+   * Called when a partition's consumption moved past records no batch delivers (transaction
+   * markers, aborted records) without an `eachBatch`: only the position changed. A follower that
+   * waits for an end offset needs it, else a partition ending in a marker fetched alone never
+   * reaches its end. Nothing to handle or commit.
+   */
+  onSkipped?: (position: { topic: string; partition: number; nextOffset: string }) => void;
   /** Upper bound on records per batch (default 500). */
   maxBatchSize?: number;
 }
