@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createIncidentStore, type IncidentStoreBackend } from "@vigil/incident-store";
 import { silentLogger } from "@vigil/observability";
-import { type FindingV1, IncidentEventV1, topicName, topics } from "@vigil/schema";
+import { type FindingV1, IncidentCommandV1, IncidentEventV1, topicName, topics } from "@vigil/schema";
 import { type RunningSinkIncidents, startSinkIncidents } from "@vigil/sink-incidents";
 import { createKafkaTransport, encodeValue, ensureRegistryTopics, type Transport } from "@vigil/stream";
 import { kafkaBrokers, uniqueTopicPrefix, waitFor } from "@vigil/testkit";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConsole, startConsole } from "./index.ts";
 import { exampleTables, finding, HOSTILE } from "./test-fixtures.ts";
@@ -15,6 +15,14 @@ const CHROMIUM = "/usr/bin/chromium";
 const screenshots = new URL("../screenshots/", import.meta.url);
 const ANALYST = "e2e-analyst-token-0123456789abcdef";
 const logger = silentLogger();
+/**
+ * Waits until `expression` is true in the page. Not `page.waitForFunction`: it polls a string
+ * with `eval` inside the page, which the console's CSP refuses (`page.evaluate` is not subject to it).
+ */
+const pageWaitFor = (page: Page, expression: string, message: string) =>
+  waitFor(async () => (await page.evaluate(expression)) === true, { timeoutMs: 60_000, message });
+const isActionPost = (response: Response) =>
+  response.request().method() === "POST" && new URL(response.url()).pathname.endsWith("/actions");
 
 describe("the console in headless Chromium, on the real broker", () => {
   const prefix = uniqueTopicPrefix("console-e2e");
@@ -83,22 +91,38 @@ describe("the console in headless Chromium, on the real broker", () => {
     await transport?.close();
   });
 
-  it("shows the queue, adds a new incident live, and an acknowledgment reaches vigil.incident-events", async () => {
-    const console_ = running!;
+  /** A page that records its errors: a CSP violation is one (inline script or style crept in). */
+  const openPage = async () => {
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
     page.on("console", (message) => {
-      // A CSP violation is a bug in the page: it would mean inline script or style crept in.
       if (message.type() === "error") errors.push(message.text());
     });
+    return { page, errors };
+  };
 
-    await page.goto(console_.url);
+  const signIn = async (page: Page) => {
+    await page.goto(running!.url);
     expect(new URL(page.url()).pathname).toBe("/login");
     await page.fill("#token", ANALYST);
     await page.click("button[type=submit]");
     await page.waitForSelector("#queue tbody tr[data-id]");
-    await page.waitForFunction(`document.querySelectorAll("#queue tbody tr[data-id]").length === 3`);
+  };
+
+  const commandsFor = async (incidentId: string) =>
+    (await transport.readAll(topicName(topics.incidentCommands, prefix)))
+      .map((record) => IncidentCommandV1.parse(JSON.parse(String(record.value))))
+      .filter((command) => command.incident_id === incidentId);
+
+  it("shows the queue, adds a new incident live, and an acknowledgment reaches vigil.incident-events", async () => {
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await pageWaitFor(
+      page,
+      `document.querySelectorAll("#queue tbody tr[data-id]").length === 3`,
+      "the three incidents in the queue",
+    );
     await page.waitForSelector("#live.on");
 
     // The queue's order: urgency first.
@@ -128,20 +152,10 @@ describe("the console in headless Chromium, on the real broker", () => {
     expect(incidentId).not.toBe("");
     expect(await page.textContent("#incident")).toContain("Why was this raised?");
     expect(await page.textContent("#incident")).toContain("Escalation ladder");
-    // The page is redrawn on every live change: a click can land on a button just replaced, and
-    // then no request leaves. Click until the POST is answered (a second acknowledgment would be
-    // refused by the sink, so a retry cannot acknowledge twice).
-    let answered = 0;
-    for (let attempt = 0; attempt < 4 && answered === 0; attempt++) {
-      const response = page
-        .waitForResponse((r) => r.url().includes("/actions") && r.request().method() === "POST", {
-          timeout: 20_000,
-        })
-        .catch(() => undefined);
-      await page.click("button[data-action=acknowledge]");
-      answered = (await response)?.status() ?? 0;
-    }
-    expect(answered).toBe(202);
+    // One click, one answer: the action bar is not redrawn by live changes (next test).
+    const answer = page.waitForResponse(isActionPost, { timeout: 60_000 });
+    await page.click("#incident button[data-action=acknowledge]");
+    expect((await answer).status()).toBe(202);
 
     const acknowledged = await waitFor(
       async () => {
@@ -153,11 +167,14 @@ describe("the console in headless Chromium, on the real broker", () => {
       { timeoutMs: 60_000, message: "an acknowledged event on vigil.incident-events" },
     );
     expect(acknowledged.actor).toBe("alice");
+    expect((await commandsFor(incidentId)).map((command) => command.type)).toEqual(["acknowledge"]);
     await page.waitForSelector("#timeline li[data-type=acknowledged]", { timeout: 60_000 });
     expect(await page.textContent("#timeline li[data-type=acknowledged]")).toContain("alice");
     // Once each: the store's events, the pushed ones and the incident's own timeline are merged.
-    await page.waitForFunction(
+    await pageWaitFor(
+      page,
       `document.querySelectorAll("#timeline li[data-type=acknowledged]").length === 1`,
+      "one acknowledgment in the timeline",
     );
     await page.screenshot({ path: new URL("incident.png", screenshots).pathname, fullPage: true });
 
@@ -178,5 +195,98 @@ describe("the console in headless Chromium, on the real broker", () => {
     expect(errors).toEqual([]);
     expect(existsSync(new URL("queue.png", screenshots))).toBe(true);
     expect(existsSync(new URL("incident.png", screenshots))).toBe(true);
+  }, 180_000);
+
+  it("keeps the action bar across live updates: one click sends one command, on the same button", async () => {
+    const { page, errors } = await openPage();
+    const posts: string[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname.endsWith("/actions"))
+        posts.push(request.postData() ?? "");
+    });
+    await signIn(page);
+    const target = (await store.list({})).incidents.find((incident) => incident.asset.id === "ws-041");
+    if (!target) throw new Error("the port scan incident of ws-041 is not in the store");
+    expect(target.status).toBe("new");
+    // Findings of the same rule, asset and group in the same window merge into the open incident:
+    // each one is a new incident version and a `merged` event pushed to the page.
+    const merge = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const next = finding({ asset: "ws-041", severity: "medium", time: target.first_seen });
+        await publish([{ ...next, rule: { ...next.rule, id: target.rule_id, name: target.rule_id } }]);
+      }
+    };
+    const findingsShown = (count: number) =>
+      pageWaitFor(
+        page,
+        `[...document.querySelectorAll("#incident dt")].some(
+          (dt) => dt.textContent === "Findings" && Number(dt.nextElementSibling.textContent) >= ${count})`,
+        `${count} findings on the incident page`,
+      );
+
+    await page.evaluate(`location.hash = ${JSON.stringify(`#/incident/${encodeURIComponent(target.id)}`)}`);
+    await page.waitForSelector(`#incident[data-id="${target.id}"] button[data-action=acknowledge]:enabled`);
+    // Hold on to the bar's nodes: a redraw that replaced the bar would leave these on detached nodes.
+    await page.evaluate(`window.__bar = {
+      acknowledge: document.querySelector("#incident button[data-action=acknowledge]"),
+      note: document.querySelector("#incident input[name=note]"),
+    }`);
+    await page.fill("#incident input[name=note]", "typed while the page updates");
+
+    // A higher finding count on the page is a live change it has redrawn.
+    await merge(3);
+    await findingsShown(target.finding_count + 1);
+    // Typing survives the redraws: the same field, still focused, still holding the text.
+    expect(
+      await page.evaluate(`document.activeElement === window.__bar.note && window.__bar.note.isConnected`),
+    ).toBe(true);
+    expect(await page.inputValue("#incident input[name=note]")).toBe("typed while the page updates");
+
+    // The race of the bug, made certain: a live redraw between the button's press and release (the
+    // page's own handler does exactly this call). A replaced button would get no click at all.
+    await page.evaluate(`document.addEventListener("mousedown", () => renderIncident(state.current.detail),
+      { capture: true, once: true })`);
+    const answer = page.waitForResponse(isActionPost, { timeout: 60_000 });
+    await page.click("#incident button[data-action=acknowledge]");
+    expect((await answer).status()).toBe(202);
+    await merge(3);
+    await findingsShown(target.finding_count + 6);
+
+    // The sink applied it: the same button now says why it is done (disabled while its POST was in
+    // flight too, but then without a reason), nothing was rebuilt.
+    await pageWaitFor(
+      page,
+      `window.__bar.acknowledge.disabled && window.__bar.acknowledge.title === "already acknowledged by alice"`,
+      "the acknowledge button disabled as done",
+    );
+    await page.waitForSelector("#incident-status >> text=in_progress", { timeout: 60_000 });
+    expect(
+      await page.evaluate(`window.__bar.acknowledge.isConnected &&
+        window.__bar.acknowledge === document.querySelector("#incident button[data-action=acknowledge]") &&
+        window.__bar.note === document.querySelector("#incident input[name=note]")`),
+    ).toBe(true);
+    expect(await page.inputValue("#incident input[name=note]")).toBe("typed while the page updates");
+    await pageWaitFor(
+      page,
+      `document.getElementById("action-message").textContent.startsWith("Sent (")`,
+      "the answer shown in the action bar",
+    );
+    await pageWaitFor(
+      page,
+      `document.querySelectorAll("#timeline li[data-type=acknowledged]").length === 1`,
+      "one acknowledgment in the timeline",
+    );
+
+    // Exactly one request left the page and exactly one command reached the topic.
+    expect(posts).toEqual([JSON.stringify({ type: "acknowledge" })]);
+    const commands = await waitFor(
+      async () => {
+        const found = await commandsFor(target.id);
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 60_000, message: "the acknowledgment on vigil.incident-commands" },
+    );
+    expect(commands.map((command) => [command.type, command.actor])).toEqual([["acknowledge", "alice"]]);
+    expect(errors).toEqual([]);
   }, 180_000);
 });

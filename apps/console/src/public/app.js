@@ -3,6 +3,7 @@
 
 const URGENCIES = ["critical", "high", "medium", "low"];
 const STATUSES = ["new", "in_progress", "on_hold", "resolved", "closed"];
+const ACTIVE = new Set(["new", "in_progress", "on_hold"]);
 const VERDICTS = [
   "unknown",
   "true_positive",
@@ -453,25 +454,75 @@ function renderAssetCard(card, incident) {
   );
 }
 
-function actionForm(incident) {
-  if (state.me?.role !== "analyst") return el("p", { class: "muted" }, "Viewers cannot act on incidents.");
-  // Kept in the state: a pushed change re-renders the page while the analyst reads the answer.
-  const message = el("p", { id: "action-message", role: "status" }, state.actionMessage ?? "");
-  const say = (text) => {
-    state.actionMessage = text;
-    message.textContent = text;
+/**
+ * Why the sink would refuse this action on the incident as it is now (its own rules, in
+ * @vigil/incidents' onCommand), or undefined. Only a hint for the page: the sink stays the judge.
+ */
+function refusal(action, incident) {
+  const active = ACTIVE.has(incident.status);
+  switch (action) {
+    case "acknowledge":
+      if (!active) return `the incident is ${incident.status}`;
+      if (incident.escalation?.acknowledged_by !== undefined)
+        return `already acknowledged by ${incident.escalation.acknowledged_by}`;
+      return undefined;
+    case "assign":
+      return incident.status === "closed" ? "the incident is closed" : undefined;
+    case "set_status":
+    case "resolve":
+      return active ? undefined : `the incident is ${incident.status}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The action bar of one incident page, built once: a live change only calls `update`, so the
+ * buttons, what the analyst types and the last answer are never replaced under the pointer (a
+ * click whose mousedown and mouseup land on two different buttons is no click at all).
+ */
+function actionBar(incidentId) {
+  const message = el("p", { id: "action-message", role: "status" });
+  const buttons = new Map();
+  // Actions whose POST is in flight: a second click would send a second command.
+  const pending = new Set();
+  // Read at click time, never captured at build time: the bar outlives many versions of the incident.
+  const current = () =>
+    state.current?.kind === "incident" && state.current.id === incidentId
+      ? state.current.detail.incident
+      : undefined;
+  const update = () => {
+    const incident = current();
+    for (const [action, button] of buttons) {
+      const why = incident ? refusal(action, incident) : "this incident page is closed";
+      button.disabled = pending.has(action) || why !== undefined;
+      if (why) button.title = why;
+      else button.removeAttribute("title");
+    }
   };
-  const send = async (body) => {
-    say("");
+  const send = async (action, build) => {
+    const incident = current();
+    if (!incident) return;
+    const why = refusal(action, incident);
+    if (why) {
+      message.textContent = `Not sent: ${why}.`;
+      return;
+    }
+    pending.add(action);
+    update();
+    message.textContent = "Sending…";
     try {
       const { id } = await api(`/api/incidents/${encodeURIComponent(incident.id)}/actions`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
+        body: JSON.stringify(build()),
       });
-      say(`Sent (${id}); the timeline updates when the sink applies it.`);
+      message.textContent = `Sent (${id}); the timeline updates when the sink applies it.`;
     } catch (error) {
-      say(`Refused: ${error.message}`);
+      message.textContent = `Refused: ${error.message}`;
+    } finally {
+      pending.delete(action);
+      update();
     }
   };
   const input = (name, placeholder) => el("input", { name, placeholder, "aria-label": placeholder });
@@ -486,9 +537,17 @@ function actionForm(incident) {
   const status = pick("status", ["in_progress", "on_hold"]);
   const verdict = pick("verdict", VERDICTS);
   const summary = input("summary", "resolution summary");
-  const button = (action, label, build) =>
-    el("button", { type: "button", "data-action": action, onclick: () => send(build()) }, label);
-  return el(
+  // `build` reads the fields when clicked, so it sends what is typed then.
+  const button = (action, label, build) => {
+    const node = el(
+      "button",
+      { type: "button", "data-action": action, onclick: () => send(action, build) },
+      label,
+    );
+    buttons.set(action, node);
+    return node;
+  };
+  const node = el(
     "div",
     { class: "actions" },
     el(
@@ -532,115 +591,144 @@ function actionForm(incident) {
     ),
     message,
   );
+  return { node, update };
 }
 
-function renderIncident(detail) {
-  const { incident, events, asset, advisories } = detail;
-  // What the analyst was typing survives a live re-render.
-  const typed = [...document.querySelectorAll("#incident .actions [name]")].map((field) => [
-    field.name,
-    field.value,
-  ]);
-  const restore = () => {
-    for (const [name, value] of typed) {
-      const field = document.querySelector(`#incident .actions [name="${name}"]`);
-      if (field) field.value = value;
-    }
-  };
-  view(
+/** What a live change redraws at the top: the title and the one-line summary. */
+function incidentHead(incident) {
+  return [
+    el("p", {}, el("a", { href: "#/" }, "← queue")),
+    el("h1", {}, incident.title),
     el(
-      "article",
-      { id: "incident", "data-id": incident.id },
-      el("p", {}, el("a", { href: "#/" }, "← queue")),
-      el("h1", {}, incident.title),
-      el(
-        "p",
-        { class: "summary" },
-        badge("urgency", incident.urgency),
-        " ",
-        badge("severity", incident.severity),
-        " ",
-        el("span", { id: "incident-status" }, incident.status),
-        incident.verdict ? ` · verdict ${incident.verdict}` : "",
-        incident.assignee ? ` · assigned to ${incident.assignee}` : "",
-        incident.sla
-          ? ` · SLA due ${when(incident.sla.due)} (${relative(incident.sla.due)})${incident.sla.breached ? " BREACHED" : ""}`
-          : "",
-      ),
-      section(
-        "Why was this raised?",
-        definitionList([
-          ["Rule", incident.rule_id],
-          ["Findings", String(incident.finding_count)],
-          ["First seen", when(incident.first_seen)],
-          ["Last seen", when(incident.last_seen)],
-          ["ATT&CK", incident.attack.join(", ")],
-        ]),
-        el("p", { class: "explanation" }, incident.explanation),
-        el("p", { class: "description" }, incident.description),
-      ),
-      section(
-        "Evidence",
-        incident.evidence.length > 0
-          ? el(
-              "ul",
-              { class: "evidence" },
-              incident.evidence.map((ref) =>
-                el(
-                  "li",
-                  {},
-                  el("time", {}, when(ref.time)),
-                  " ",
-                  ref.summary,
-                  el("small", {}, ` ${ref.topic} ${ref.id}`),
-                ),
-              ),
-            )
-          : el("p", {}, "No evidence references."),
-      ),
-      section(
-        "Asset",
-        el(
-          "p",
-          {},
-          el(
-            "a",
-            { href: `#/asset/${encodeURIComponent(incident.asset.id)}` },
-            "All open incidents of this asset",
-          ),
-        ),
-        renderAssetCard(asset, incident),
-      ),
-      (advisories ?? []).length > 0
-        ? section(
-            "Advisories",
-            el(
-              "ul",
-              {},
-              advisories.map((a) =>
-                el(
-                  "li",
-                  {},
-                  a.cve,
-                  a.known_exploited ? el("span", { class: "badge kev" }, "KEV") : undefined,
-                  (a.advisories ?? []).map((x) => ` ${x.id}${x.title ? `: ${x.title}` : ""}`).join(";"),
-                ),
+      "p",
+      { class: "summary" },
+      badge("urgency", incident.urgency),
+      " ",
+      badge("severity", incident.severity),
+      " ",
+      el("span", { id: "incident-status" }, incident.status),
+      incident.verdict ? ` · verdict ${incident.verdict}` : "",
+      incident.assignee ? ` · assigned to ${incident.assignee}` : "",
+      incident.sla
+        ? ` · SLA due ${when(incident.sla.due)} (${relative(incident.sla.due)})${incident.sla.breached ? " BREACHED" : ""}`
+        : "",
+    ),
+  ];
+}
+
+/** What a live change redraws below: why, evidence, asset, advisories, ladder, timeline. */
+function incidentBody({ incident, events, asset, advisories }) {
+  return [
+    section(
+      "Why was this raised?",
+      definitionList([
+        ["Rule", incident.rule_id],
+        ["Findings", String(incident.finding_count)],
+        ["First seen", when(incident.first_seen)],
+        ["Last seen", when(incident.last_seen)],
+        ["ATT&CK", incident.attack.join(", ")],
+      ]),
+      el("p", { class: "explanation" }, incident.explanation),
+      el("p", { class: "description" }, incident.description),
+    ),
+    section(
+      "Evidence",
+      incident.evidence.length > 0
+        ? el(
+            "ul",
+            { class: "evidence" },
+            incident.evidence.map((ref) =>
+              el(
+                "li",
+                {},
+                el("time", {}, when(ref.time)),
+                " ",
+                ref.summary,
+                el("small", {}, ` ${ref.topic} ${ref.id}`),
               ),
             ),
           )
-        : undefined,
-      section("Escalation ladder", renderLadder(incident)),
-      section("Actions", actionForm(incident)),
-      section("Timeline", renderTimeline(incident, events)),
+        : el("p", {}, "No evidence references."),
     ),
+    section(
+      "Asset",
+      el(
+        "p",
+        {},
+        el(
+          "a",
+          { href: `#/asset/${encodeURIComponent(incident.asset.id)}` },
+          "All open incidents of this asset",
+        ),
+      ),
+      renderAssetCard(asset, incident),
+    ),
+    (advisories ?? []).length > 0
+      ? section(
+          "Advisories",
+          el(
+            "ul",
+            {},
+            advisories.map((a) =>
+              el(
+                "li",
+                {},
+                a.cve,
+                a.known_exploited ? el("span", { class: "badge kev" }, "KEV") : undefined,
+                (a.advisories ?? []).map((x) => ` ${x.id}${x.title ? `: ${x.title}` : ""}`).join(";"),
+              ),
+            ),
+          ),
+        )
+      : undefined,
+    section("Escalation ladder", renderLadder(incident)),
+    section("Timeline", renderTimeline(incident, events)),
+  ].filter(Boolean);
+}
+
+/**
+ * The incident page's frame, built once per visit: the head and the body are redrawn on each live
+ * change, the action bar beside them only updated. The bar has its own grid column, so nothing
+ * redrawn above it (a longer evidence list, a new timeline entry) moves it under the pointer.
+ */
+function incidentPage(id) {
+  const known = state.current?.page;
+  if (known?.id === id && known.article.isConnected) return known;
+  const head = el("div", { class: "incident-head" });
+  const body = el("div", { class: "incident-body" });
+  const bar = state.me?.role === "analyst" ? actionBar(id) : undefined;
+  const article = el(
+    "article",
+    { id: "incident", class: "incident", "data-id": id },
+    head,
+    el(
+      "aside",
+      { class: "incident-actions" },
+      section("Actions", bar?.node ?? el("p", { class: "muted" }, "Viewers cannot act on incidents.")),
+    ),
+    body,
   );
-  restore();
+  view(article);
+  const page = { id, article, head, body, bar };
+  if (state.current) state.current.page = page;
+  return page;
+}
+
+function renderIncident(detail) {
+  const { incident } = detail;
+  const page = incidentPage(incident.id);
+  page.head.replaceChildren(...incidentHead(incident));
+  page.body.replaceChildren(...incidentBody(detail));
+  page.bar?.update();
 }
 
 async function showIncident(id) {
-  state.actionMessage = undefined;
   view(el("p", {}, "Loading…"));
   const detail = await api(`/api/incidents/${encodeURIComponent(id)}`);
+  // The stream keeps pushing while the page loads (and only reaches the page once it is shown):
+  // a version pushed meanwhile is newer than what the load read.
+  const pushed = state.incidents.get(id);
+  if (pushed && pushed.version > detail.incident.version) detail.incident = pushed;
   state.current = { kind: "incident", id, detail };
   renderIncident(detail);
 }
@@ -924,7 +1012,13 @@ function connectStream() {
     if (!state.incidents.has(incident.id)) state.fresh.add(incident.id);
     state.incidents.set(incident.id, incident);
     renderQueueRows();
-    if (state.current?.kind === "incident" && state.current.id === incident.id) {
+    // A version pushed before the page's own load answered is older than what the page shows:
+    // taking it would show a past state, and the action bar would judge its buttons by it.
+    if (
+      state.current?.kind === "incident" &&
+      state.current.id === incident.id &&
+      incident.version >= state.current.detail.incident.version
+    ) {
       state.current.detail = { ...state.current.detail, incident };
       renderIncident(state.current.detail);
     }
