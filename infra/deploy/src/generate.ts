@@ -6,15 +6,22 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { buildManifests, type DeployOptions, kustomization, type ManifestFile } from "./manifests.ts";
+import {
+  buildManifests,
+  type DeployOptions,
+  kustomization,
+  type ManifestFile,
+  usesKafkaUsers,
+} from "./manifests.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const version = "0.1.0";
 
 const USAGE = `usage: node infra/deploy/src/generate.ts [options]
 
-Writes Strimzi KafkaTopics (from packages/schema/src/topics.ts), a Deployment (or CronJob) per app with
-its PodDisruptionBudget, ConfigMaps of the reference files, a KEDA ScaledObject for the rules engine and a
+Writes Strimzi KafkaTopics (from packages/schema/src/topics.ts), a Strimzi KafkaUser per app (its ACLs:
+what its code reads, writes, its groups and transactional ids), a Deployment (or CronJob) per app with its
+PodDisruptionBudget, ConfigMaps of the reference files, a KEDA ScaledObject for the rules engine and a
 kustomization.yaml to --out. Apply with: kubectl apply -k <out>
 
   --out DIR               output directory (default infra/deploy/out)
@@ -23,8 +30,12 @@ kustomization.yaml to --out. Apply with: kubectl apply -k <out>
   --kafka-cluster NAME    Strimzi Kafka resource name (default vigil)
   --brokers HOST:PORT     bootstrap servers (default <kafka-cluster>-kafka-bootstrap.<kafka-namespace>.svc:9093)
   --prefix P              topic and consumer-group prefix (default none)
-  --kafka-security P      SASL_SSL (default: CA from Secret vigil-kafka-tls, SASL from vigil-kafka-credentials),
-                          SSL (CA only) or PLAINTEXT
+  --kafka-security P      SASL_SSL (default: SCRAM-SHA-512), SSL (with --kafka-users strimzi: a client
+                          certificate, mutual TLS) or PLAINTEXT; the CA from Secret vigil-kafka-tls
+  --kafka-users U         strimzi (default with SSL/SASL_SSL): a KafkaUser per app, each app mounting its own
+                          user's Secret; none: no KafkaUser, SASL from the shared Secret vigil-kafka-credentials
+  --kafka-user-namespace NS  namespace of the KafkaUsers, the one the User Operator watches (default
+                          --kafka-namespace); their Secrets must reach --namespace (infra/README.md)
   --replicas N            topic replication factor (default 3; min.insync.replicas=2 from 3 on)
   --registry R            image registry/repository prefix (default vigil)
   --tag T                 image tag (default ${version})
@@ -76,6 +87,8 @@ function main(): void {
       brokers: { type: "string" },
       prefix: { type: "string", default: "" },
       "kafka-security": { type: "string", default: "SASL_SSL" },
+      "kafka-users": { type: "string" },
+      "kafka-user-namespace": { type: "string" },
       replicas: { type: "string", default: "3" },
       registry: { type: "string", default: "vigil" },
       tag: { type: "string", default: version },
@@ -95,6 +108,10 @@ function main(): void {
   if (kafkaSecurity !== "SASL_SSL" && kafkaSecurity !== "SSL" && kafkaSecurity !== "PLAINTEXT") {
     throw new Error(`--kafka-security ${kafkaSecurity}: SASL_SSL, SSL or PLAINTEXT is expected`);
   }
+  const kafkaUsers = values["kafka-users"];
+  if (kafkaUsers !== undefined && kafkaUsers !== "strimzi" && kafkaUsers !== "none") {
+    throw new Error(`--kafka-users ${kafkaUsers}: strimzi or none is expected`);
+  }
   const kafkaNamespace = values["kafka-namespace"];
   const kafkaCluster = values["kafka-cluster"];
   const options: DeployOptions = {
@@ -113,10 +130,21 @@ function main(): void {
       ? { maxEngineInstances: positiveInteger("--max-engine-instances", values["max-engine-instances"]) }
       : {}),
     kafkaSecurity,
+    ...(kafkaUsers !== undefined ? { kafkaUsers } : {}),
+    ...(values["kafka-user-namespace"] ? { kafkaUserNamespace: values["kafka-user-namespace"] } : {}),
   };
   const out = resolve(values.out);
   const written = writeManifests(out, buildManifests(options));
   console.log(`wrote ${written.length} files to ${out}: ${written.join(", ")}`);
+  const userNamespace = options.kafkaUserNamespace ?? kafkaNamespace;
+  if (usesKafkaUsers(options) && userNamespace !== options.namespace) {
+    // Not an error: a Secret mirror or an apps namespace the User Operator watches is the cluster's business.
+    console.warn(
+      `note: the User Operator writes the users' Secrets to namespace ${userNamespace}, the pods and KEDA read ` +
+        `them in ${options.namespace}: mirror them there or let the User Operator watch ${options.namespace} ` +
+        `(--kafka-user-namespace ${options.namespace}); infra/README.md, "Kafka security"`,
+    );
+  }
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -3,7 +3,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { allTopics, type TopicSpec, topicName } from "@vigil/schema";
-import { type AppSpec, apps, DATA_DIR, INPUT_DIR, PACKS_DIR, REFERENCE_DIR } from "./apps.ts";
+import {
+  type AppSpec,
+  apps,
+  DATA_DIR,
+  INPUT_DIR,
+  type KafkaName,
+  PACKS_DIR,
+  type PatternType,
+  REFERENCE_DIR,
+} from "./apps.ts";
 
 export interface Manifest {
   apiVersion: string;
@@ -45,10 +54,23 @@ export interface DeployOptions {
   maxEngineInstances?: number;
   /** How the apps connect (KAFKA_SECURITY_PROTOCOL); default SASL_SSL, as Strimzi's TLS listener with SCRAM. */
   kafkaSecurity?: "PLAINTEXT" | "SSL" | "SASL_SSL";
+  /**
+   * Who the apps are on Kafka. `strimzi` (the default with SSL and SASL_SSL): a Strimzi `KafkaUser` per
+   * app with the ACLs its code needs (SCRAM-SHA-512 with SASL_SSL, a client certificate with SSL), each
+   * app mounting its own user's Secret. `none`: no KafkaUser (a cluster without the User Operator), one
+   * shared Secret KAFKA_SECRET with SASL_SSL, the CA only with SSL.
+   */
+  kafkaUsers?: "strimzi" | "none";
+  /**
+   * Namespace of the KafkaUsers (the one the User Operator watches); default `kafkaNamespace`, as the
+   * topics. The User Operator writes each user's Secret there, and pods mount Secrets of their own
+   * namespace only: see infra/README.md, "Kafka security".
+   */
+  kafkaUserNamespace?: string;
 }
 
 export const CONFIG_MAP = "vigil-config";
-/** Secret names only: values never pass through the generator. */
+/** Secret names only: values never pass through the generator. The shared SASL Secret (`kafkaUsers: none`). */
 export const KAFKA_SECRET = "vigil-kafka-credentials";
 export const KAFKA_TLS_SECRET = "vigil-kafka-tls";
 export const HEALTH_PORT = 9464;
@@ -63,12 +85,49 @@ export const kafkaSecretKeys = ["KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME"] a
 export const KAFKA_TLS_DIR = "/etc/vigil/kafka-tls";
 export const KAFKA_CREDENTIALS_DIR = "/etc/vigil/kafka-credentials";
 
+/** Where an app's own KafkaUser Secret is mounted (the SCRAM password, or the client certificate and key). */
+export const KAFKA_USER_DIR = "/etc/vigil/kafka-user";
+
+const protocolOf = (options: DeployOptions) => options.kafkaSecurity ?? "SASL_SSL";
+
+/** Whether each app gets a Strimzi KafkaUser of its own; PLAINTEXT has no identity to give ACLs to. */
+export function usesKafkaUsers(options: DeployOptions): boolean {
+  const protocol = protocolOf(options);
+  if (protocol === "PLAINTEXT" && options.kafkaUsers === "strimzi") {
+    throw new Error("Kafka users need an authenticated connection: PLAINTEXT has none (use SSL or SASL_SSL)");
+  }
+  return protocol !== "PLAINTEXT" && options.kafkaUsers !== "none";
+}
+
+/**
+ * The app's KafkaUser name: also its SCRAM user name and its certificate's CN (`CN=<name>` is then
+ * the principal), and the name of the Secret Strimzi creates. The topic prefix comes first, so that
+ * deployments sharing a Kafka cluster (and its namespace) have users of their own.
+ */
+export function kafkaUserName(app: Pick<AppSpec, "name">, options: DeployOptions): string {
+  return resourceName(`${options.prefix}vigil-${app.name}`);
+}
+
 /** The KAFKA_* security environment of every app (packages/stream/README.md), secrets as mounted files. */
-function kafkaSecurityEnv(options: DeployOptions): unknown[] {
-  const protocol = options.kafkaSecurity ?? "SASL_SSL";
+function kafkaSecurityEnv(app: AppSpec, options: DeployOptions): unknown[] {
+  const protocol = protocolOf(options);
   const env: unknown[] = [{ name: "KAFKA_SECURITY_PROTOCOL", value: protocol }];
   if (protocol !== "PLAINTEXT") env.push({ name: "KAFKA_SSL_CA_FILE", value: `${KAFKA_TLS_DIR}/ca.crt` });
-  if (protocol === "SASL_SSL") {
+  if (usesKafkaUsers(options)) {
+    if (protocol === "SASL_SSL") {
+      // Strimzi's scram-sha-512 users: the user name is the KafkaUser's, no secret; the password is its Secret's key.
+      env.push(
+        { name: "KAFKA_SASL_MECHANISM", value: "SCRAM-SHA-512" },
+        { name: "KAFKA_SASL_USERNAME", value: kafkaUserName(app, options) },
+        { name: "KAFKA_SASL_PASSWORD_FILE", value: `${KAFKA_USER_DIR}/password` },
+      );
+    } else {
+      env.push(
+        { name: "KAFKA_SSL_CERT_FILE", value: `${KAFKA_USER_DIR}/user.crt` },
+        { name: "KAFKA_SSL_KEY_FILE", value: `${KAFKA_USER_DIR}/user.key` },
+      );
+    }
+  } else if (protocol === "SASL_SSL") {
     for (const key of kafkaSecretKeys) {
       env.push({ name: key, valueFrom: { secretKeyRef: { name: KAFKA_SECRET, key } } });
     }
@@ -78,8 +137,11 @@ function kafkaSecurityEnv(options: DeployOptions): unknown[] {
 }
 
 /** The Secret volumes KAFKA_SECURITY_PROTOCOL needs, with their mounts. */
-function kafkaSecurityVolumes(options: DeployOptions): { volumes: unknown[]; mounts: unknown[] } {
-  const protocol = options.kafkaSecurity ?? "SASL_SSL";
+function kafkaSecurityVolumes(
+  app: AppSpec,
+  options: DeployOptions,
+): { volumes: unknown[]; mounts: unknown[] } {
+  const protocol = protocolOf(options);
   const volumes: unknown[] = [];
   const mounts: unknown[] = [];
   if (protocol !== "PLAINTEXT") {
@@ -89,7 +151,21 @@ function kafkaSecurityVolumes(options: DeployOptions): { volumes: unknown[]; mou
     });
     mounts.push({ name: "kafka-tls", mountPath: KAFKA_TLS_DIR, readOnly: true });
   }
-  if (protocol === "SASL_SSL") {
+  if (usesKafkaUsers(options)) {
+    // Only the keys the app reads: not the TLS user's user.p12/user.password, nor its ca.crt (the
+    // clients CA, which signs user certificates, not the brokers').
+    const keys = protocol === "SASL_SSL" ? ["password"] : ["user.crt", "user.key"];
+    volumes.push({
+      name: "kafka-user",
+      secret: {
+        secretName: kafkaUserName(app, options),
+        items: keys.map((key) => ({ key, path: key })),
+        // Readable by the pod's fsGroup (the app's user is not the file's owner).
+        defaultMode: 0o440,
+      },
+    });
+    mounts.push({ name: "kafka-user", mountPath: KAFKA_USER_DIR, readOnly: true });
+  } else if (protocol === "SASL_SSL") {
     volumes.push({
       name: "kafka-credentials",
       secret: {
@@ -102,6 +178,87 @@ function kafkaSecurityVolumes(options: DeployOptions): { volumes: unknown[]; mou
     mounts.push({ name: "kafka-credentials", mountPath: KAFKA_CREDENTIALS_DIR, readOnly: true });
   }
   return { volumes, mounts };
+}
+
+export type AclOperation = "Read" | "Write" | "Describe" | "Delete" | "IdempotentWrite";
+export interface KafkaAcl {
+  resource:
+    | { type: "topic" | "group" | "transactionalId"; name: string; patternType: PatternType }
+    | { type: "cluster" };
+  operations: AclOperation[];
+}
+
+/**
+ * The app's ACLs, from its `kafka` access in apps.ts: Read+Describe on what it reads, Write+Describe
+ * on what it writes (Describe also answers the metadata and offset requests of the start-up topic
+ * check, `readAll` and lag metrics; no DescribeConfigs: nothing reads topic configs), Read on its
+ * consumer groups (committing and fetching offsets included), Write+Describe on its transactional
+ * ids, and IdempotentWrite on the cluster for the idempotent producer every writer uses (older
+ * brokers require it; since KIP-679 Write on a topic implies it).
+ */
+export function kafkaAcls(app: AppSpec, options: DeployOptions): KafkaAcl[] {
+  const named = ({ name, prefixed }: KafkaName) => `${prefixed ? options.prefix : ""}${name}`;
+  const topicNames = new Map<string, { read: boolean; write: boolean }>();
+  for (const spec of app.kafka.reads) {
+    const name = topicName(spec, options.prefix);
+    topicNames.set(name, { read: true, write: topicNames.get(name)?.write ?? false });
+  }
+  for (const spec of app.kafka.writes) {
+    const name = topicName(spec, options.prefix);
+    topicNames.set(name, { read: topicNames.get(name)?.read ?? false, write: true });
+  }
+  const acls: KafkaAcl[] = [...topicNames]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, use]) => ({
+      resource: { type: "topic", name, patternType: "literal" },
+      operations: [
+        ...(use.read ? ["Read" as const] : []),
+        ...(use.write ? ["Write" as const] : []),
+        "Describe",
+      ],
+    }));
+  for (const group of app.kafka.groups) {
+    acls.push({
+      resource: { type: "group", name: named(group), patternType: group.pattern },
+      operations: group.delete ? ["Read", "Delete"] : ["Read"],
+    });
+  }
+  for (const id of app.kafka.transactionalIds) {
+    acls.push({
+      resource: { type: "transactionalId", name: named(id), patternType: id.pattern },
+      operations: ["Write", "Describe"],
+    });
+  }
+  if (app.kafka.writes.length > 0)
+    acls.push({ resource: { type: "cluster" }, operations: ["IdempotentWrite"] });
+  return acls;
+}
+
+/** Strimzi limits a TLS user's name to a certificate CN's 64 characters. */
+const MAX_TLS_USER_NAME = 64;
+
+/** The app's Strimzi KafkaUser: authentication by the connection's protocol, ACLs from its code's use. */
+export function kafkaUser(app: AppSpec, options: DeployOptions): Manifest {
+  const name = kafkaUserName(app, options);
+  const tls = protocolOf(options) === "SSL";
+  if (tls && name.length > MAX_TLS_USER_NAME) {
+    throw new Error(
+      `KafkaUser ${name}: a TLS user's name is at most ${MAX_TLS_USER_NAME} characters (a shorter --prefix)`,
+    );
+  }
+  return {
+    apiVersion: "kafka.strimzi.io/v1beta2",
+    kind: "KafkaUser",
+    metadata: {
+      name,
+      namespace: options.kafkaUserNamespace ?? options.kafkaNamespace,
+      labels: { "strimzi.io/cluster": options.kafkaCluster, ...appLabels(app.name) },
+    },
+    spec: {
+      authentication: { type: tls ? "tls" : "scram-sha-512" },
+      authorization: { type: "simple", acls: kafkaAcls(app, options) },
+    },
+  };
 }
 
 /** The widespread Prometheus pod-discovery convention: scrape /metrics on the health port. */
@@ -218,7 +375,7 @@ function appArgs(app: AppSpec, references: ReferenceSet[], options: DeployOption
 }
 
 function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOptions): Manifest {
-  const security = kafkaSecurityVolumes(options);
+  const security = kafkaSecurityVolumes(app, options);
   const volumes: unknown[] = [
     { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
     { name: "data", emptyDir: { sizeLimit: "1Gi" } },
@@ -267,7 +424,7 @@ function deployment(app: AppSpec, references: ReferenceSet[], options: DeployOpt
         name: "OTEL_RESOURCE_ATTRIBUTES",
         value: "service.instance.id=$(POD_NAME),k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)",
       },
-      ...kafkaSecurityEnv(options),
+      ...kafkaSecurityEnv(app, options),
     ],
     ports: [
       { name: "health", containerPort: HEALTH_PORT, protocol: "TCP" },
@@ -379,22 +536,70 @@ function service(app: AppSpec, options: DeployOptions): Manifest {
   };
 }
 
-export function triggerAuthentication(options: DeployOptions): Manifest {
+/** The TriggerAuthentication a scaled app's triggers use: KEDA connects with the app's own credentials. */
+const triggerAuthenticationName = (app: AppSpec) => `vigil-${app.name}-kafka`;
+
+/**
+ * What KEDA's Kafka scaler needs to read the app's lag: the app's own user (its group and topics
+ * are what the scaler describes; Read on them implies Describe). KEDA takes `sasl` and `tls` as
+ * literal words that no Strimzi Secret holds; since KEDA 2.10 they may be trigger metadata instead
+ * of authentication parameters, so they go there (`kafkaTriggerSecurity`). The SCRAM user name is
+ * not in Strimzi's Secret either: KEDA reads it from the scaled container's KAFKA_SASL_USERNAME.
+ * Undefined with PLAINTEXT: nothing to authenticate.
+ */
+export function triggerAuthentication(app: AppSpec, options: DeployOptions): Manifest | undefined {
+  const protocol = protocolOf(options);
+  if (protocol === "PLAINTEXT") return undefined;
+  const ca = { parameter: "ca", name: KAFKA_TLS_SECRET, key: "ca.crt" };
+  const user = kafkaUserName(app, options);
+  let spec: Record<string, unknown>;
+  if (!usesKafkaUsers(options)) {
+    spec = {
+      secretTargetRef:
+        protocol === "SASL_SSL"
+          ? // KEDA's own words (sasl: scram_sha512|plaintext, tls: enable) beside the apps' keys, as before.
+            [
+              { parameter: "sasl", name: KAFKA_SECRET, key: "KEDA_SASL" },
+              { parameter: "username", name: KAFKA_SECRET, key: "KAFKA_SASL_USERNAME" },
+              { parameter: "password", name: KAFKA_SECRET, key: "KAFKA_SASL_PASSWORD" },
+              { parameter: "tls", name: KAFKA_SECRET, key: "KEDA_TLS" },
+              ca,
+            ]
+          : [ca],
+    };
+  } else if (protocol === "SASL_SSL") {
+    spec = {
+      env: [{ parameter: "username", name: "KAFKA_SASL_USERNAME", containerName: app.name }],
+      secretTargetRef: [{ parameter: "password", name: user, key: "password" }, ca],
+    };
+  } else {
+    spec = {
+      secretTargetRef: [
+        ca,
+        { parameter: "cert", name: user, key: "user.crt" },
+        { parameter: "key", name: user, key: "user.key" },
+      ],
+    };
+  }
   return {
     apiVersion: "keda.sh/v1alpha1",
     kind: "TriggerAuthentication",
-    metadata: { name: "vigil-kafka", namespace: options.namespace, labels: partOf },
-    spec: {
-      // KEDA's own parameter names (sasl: plaintext|scram_sha512, tls: enable|disable) live beside the apps' keys.
-      secretTargetRef: [
-        { parameter: "sasl", name: KAFKA_SECRET, key: "KEDA_SASL" },
-        { parameter: "username", name: KAFKA_SECRET, key: "KAFKA_SASL_USERNAME" },
-        { parameter: "password", name: KAFKA_SECRET, key: "KAFKA_SASL_PASSWORD" },
-        { parameter: "tls", name: KAFKA_SECRET, key: "KEDA_TLS" },
-        { parameter: "ca", name: KAFKA_TLS_SECRET, key: "ca.crt" },
-      ],
+    metadata: {
+      name: triggerAuthenticationName(app),
+      namespace: options.namespace,
+      labels: appLabels(app.name),
     },
+    spec,
   };
+}
+
+/** KEDA's `sasl`/`tls` as trigger metadata, where the credentials come from Strimzi's Secrets. */
+function kafkaTriggerSecurity(options: DeployOptions): Record<string, string> {
+  const protocol = protocolOf(options);
+  // With the shared Secret they stay where they were (its KEDA_SASL/KEDA_TLS keys), except with SSL,
+  // whose setup never had that Secret.
+  if (protocol === "PLAINTEXT" || (protocol === "SASL_SSL" && !usesKafkaUsers(options))) return {};
+  return protocol === "SASL_SSL" ? { sasl: "scram_sha512", tls: "enable" } : { tls: "enable" };
 }
 
 export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | undefined {
@@ -405,6 +610,7 @@ export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | u
   // A lower ceiling is the operator's choice: one instance keeps the source-keyed correlations whole.
   const maxReplicaCount = Math.min(partitions, options.maxEngineInstances ?? partitions);
   const consumerGroup = `${options.prefix}${app.scaling.consumerGroup}`;
+  const authenticated = protocolOf(options) !== "PLAINTEXT";
   return {
     apiVersion: "keda.sh/v1alpha1",
     kind: "ScaledObject",
@@ -418,7 +624,7 @@ export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | u
       cooldownPeriod: 300,
       triggers: app.scaling.topics.map((spec) => ({
         type: "kafka",
-        authenticationRef: { name: "vigil-kafka" },
+        ...(authenticated ? { authenticationRef: { name: triggerAuthenticationName(app) } } : {}),
         metadata: {
           bootstrapServers: options.brokers,
           consumerGroup,
@@ -426,6 +632,7 @@ export function scaledObject(app: AppSpec, options: DeployOptions): Manifest | u
           lagThreshold: String(options.lagThreshold),
           offsetResetPolicy: "earliest",
           allowIdleConsumers: "false",
+          ...kafkaTriggerSecurity(options),
         },
       })),
     },
@@ -436,6 +643,9 @@ export function buildManifests(options: DeployOptions): ManifestFile[] {
   const references = referenceSets(options);
   const files: ManifestFile[] = [
     { file: "topics.yaml", manifests: allTopics.map((spec) => kafkaTopic(spec, options)) },
+    ...(usesKafkaUsers(options)
+      ? [{ file: "users.yaml", manifests: apps.map((app) => kafkaUser(app, options)) }]
+      : []),
     {
       file: "config.yaml",
       manifests: [
@@ -461,10 +671,12 @@ export function buildManifests(options: DeployOptions): ManifestFile[] {
     if (app.schedule === undefined) manifests.push(podDisruptionBudget(app, options));
     if (app.ports.length > 0) manifests.push(service(app, options));
     const autoscaler = scaledObject(app, options);
+    const authentication = autoscaler ? triggerAuthentication(app, options) : undefined;
+    if (authentication) scaled.push(authentication);
     if (autoscaler) scaled.push(autoscaler);
     files.push({ file: `${app.name}.yaml`, manifests });
   }
-  files.push({ file: "autoscaling.yaml", manifests: [triggerAuthentication(options), ...scaled] });
+  files.push({ file: "autoscaling.yaml", manifests: scaled });
   return files;
 }
 
