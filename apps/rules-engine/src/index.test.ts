@@ -19,6 +19,8 @@ import {
   EmbeddedBroker,
   encodeValue,
   ensureRegistryTopics,
+  type OutgoingMessage,
+  overrideTransport,
   type Transport,
 } from "@vigil/stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -61,6 +63,16 @@ async function readFindings(count: number): Promise<FindingV1[]> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`expected ${count} findings`);
+}
+
+async function waitForState(
+  done: (records: Awaited<ReturnType<Transport["readAll"]>>) => boolean,
+): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (done(await transport.readAll(topicName(topics.rulesState)))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the correlation state was not published");
 }
 
 async function publishDocument(kind: ReferenceDocumentV1["kind"], name: string, content: string) {
@@ -153,6 +165,54 @@ describe("startRulesEngine", () => {
     expect(scan?.title).toContain("198.51.100.23");
     expect(scan?.events.length).toBeGreaterThanOrEqual(10);
   });
+
+  it("raises a scan whose finding could not be published once its batch comes again (state re-read, not ahead)", async () => {
+    // More failures than one batch's retry budget: the batch fails after its events were counted.
+    let failuresLeft = 3;
+    const flaky = overrideTransport(transport, {
+      send: async (topic: string, messages: OutgoingMessage[]) => {
+        if (topic === topicName(topics.findings) && failuresLeft-- > 0) throw new Error("leader moving");
+        return transport.send(topic, messages);
+      },
+    });
+    engine = await startRulesEngine({
+      transport: flaky,
+      logger,
+      config: baseConfig,
+      sendRetry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2, factor: 2 },
+    });
+    await sendFirewall(
+      [20, 21, 22, 23, 25, 53, 80, 110, 143, 443].map((port, n) => deniedConnection(n, port)),
+    );
+    const findings = await readFindings(1);
+    expect(failuresLeft).toBeLessThan(0);
+    const scans = findings.filter((f) => f.rule.id === "core.firewall.port-scan");
+    expect(scans).toHaveLength(1);
+    expect(scans[0]?.events.length).toBeGreaterThanOrEqual(10);
+  });
+
+  // Whichever of two instances owned the scanned host's partition, the one left must carry on
+  // from what the other published, not from what it read at its own start.
+  for (const leaving of ["first", "second"] as const) {
+    it(`carries a correlation on when the ${leaving} of two instances leaves the group`, async () => {
+      const first = await startRulesEngine({ transport, logger, config: baseConfig });
+      const second = await startRulesEngine({ transport, logger, config: baseConfig });
+      const [gone, staying] = leaving === "first" ? [first, second] : [second, first];
+      engine = staying;
+      try {
+        await sendFirewall([20, 21, 22, 23, 25, 53].map((port, n) => deniedConnection(n, port)));
+        await waitForState((records) =>
+          records.some((r) => String(r.key).startsWith("core.firewall.port-scan/k/")),
+        );
+      } finally {
+        await gone.stop();
+      }
+      await sendFirewall([80, 110, 143, 443].map((port, n) => deniedConnection(n + 6, port)));
+      const scan = (await readFindings(1)).find((f) => f.rule.id === "core.firewall.port-scan");
+      expect(scan?.title).toContain("198.51.100.23");
+      expect(scan?.events.length).toBeGreaterThanOrEqual(10);
+    });
+  }
 
   it("dead-letters an event a rule fails on, with the rule named, and keeps the other rules' findings", async () => {
     const failing = defineRule({

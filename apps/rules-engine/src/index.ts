@@ -11,6 +11,7 @@ import {
   ReferenceDocumentError,
   ReferenceTableSet,
   ruleEvent,
+  type StateEntry,
 } from "@vigil/rules";
 import {
   AdvisoryV1,
@@ -30,7 +31,9 @@ import {
   type GlobalTable,
   type Output,
   output,
+  type RetryPolicy,
   runProcessor,
+  type Subscription,
   type Transport,
 } from "@vigil/stream";
 import { z } from "zod";
@@ -136,6 +139,8 @@ export interface RulesEngineDeps {
   config: RulesEngineConfig;
   /** Rules to evaluate instead of loading `config.pack` (tests, embedding). */
   rules?: CompiledRule[];
+  /** Retry of sends before a batch fails and is redelivered (default: @vigil/stream's). */
+  sendRetry?: RetryPolicy;
 }
 
 export interface RunningRulesEngine {
@@ -148,9 +153,11 @@ export interface RunningRulesEngine {
 
 /**
  * Loads the packs and the local reference files, restores the tables (vigil.reference,
- * inventory hosts, advisories) and the correlation state, and only then subscribes to the
- * events: a finding judged against half-loaded tables would be a wrong finding with a
- * deterministic id, i.e. wrong on every replay. A bad pack or reference file fails the start.
+ * inventory hosts, advisories), and only then subscribes to the events: a finding judged against
+ * half-loaded tables would be a wrong finding with a deterministic id, i.e. wrong on every replay.
+ * The correlation state is read from vigil.rules.state before the first batch, again before a
+ * batch of a partition newly assigned, and after a failed batch. A bad pack or reference file
+ * fails the start.
  */
 export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRulesEngine> {
   const { transport, logger, config } = deps;
@@ -179,16 +186,18 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
     "rule packs loaded",
   );
 
-  const state = new MemoryStateStore();
-  const restored = await transport.readAll(name(topics.rulesState));
-  state.restore(
-    restored.flatMap((record) => {
+  // Correlation state as published on vigil.rules.state. A batch's changes go out after its
+  // findings and before its offsets are committed, so what was published agrees with what every
+  // instance committed: the state to go on from wherever memory may be ahead of it or behind it.
+  const publishedState = async (): Promise<StateEntry[]> =>
+    (await transport.readAll(name(topics.rulesState))).flatMap((record) => {
       if (record.key === null) return [];
       if (record.value === null) return [{ key: String(record.key), value: undefined }];
       const parsed = RuleStateV1.safeParse(JSON.parse(String(record.value)));
       return parsed.success ? [{ key: parsed.data.key, value: parsed.data.value }] : [];
-    }),
-  );
+    });
+  // Filled before the first batch (beforeBatch below), once the group has said which partitions are ours.
+  const state = new MemoryStateStore();
 
   // Hosts and advisories arrive twice: here as tables (every instance, every partition) and as
   // events (one instance per partition). Whichever comes first applies; an older state never
@@ -231,7 +240,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
   });
   await table.ready;
   metrics.recordTableSizes(tables.sizes());
-  logger.info({ tables: tables.sizes(), stateEntries: restored.length }, "reference tables restored");
+  logger.info({ tables: tables.sizes() }, "reference tables restored");
 
   const evaluator = createEvaluator({ rules, tables, state });
   const kindByTopic = new Map(
@@ -240,6 +249,16 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
   const findingOutput = (finding: FindingV1) =>
     output(topics.findings, finding, { key: finding.asset.id, source: `vigil/${STAGE}`, prefix });
   let newest = 0;
+
+  // Partitions whose keys' state in memory is the published one. Memory is re-read from the
+  // changelog before a batch of any other partition (just assigned: its previous owner published
+  // past what this instance read at start) and after a failed batch (its events changed the state
+  // but their findings never went out; unread, the redelivery would see them as already counted).
+  let current = new Set<string>();
+  let stale = false;
+  const { promise: subscribed, resolve: onSubscribed } = Promise.withResolvers<Subscription>();
+  const assignedNow = (subscription: Subscription) =>
+    new Set(subscription.assignment().map(({ topic, partition }) => `${topic}/${partition}`));
 
   const processor = await runProcessor({
     stage: STAGE,
@@ -255,6 +274,26 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
     topicPrefix: prefix,
     logger,
     metrics,
+    // One batch at a time: a batch's changelog is the state changes of that batch alone.
+    exclusive: true,
+    ...(deps.sendRetry ? { sendRetry: deps.sendRetry } : {}),
+    beforeBatch: async (batch) => {
+      const partition = `${batch.topic}/${batch.partition}`;
+      if (!stale && current.has(partition)) return;
+      const subscription = await subscribed;
+      // Assigned before the read: a partition given to this instance later is read again then.
+      const assigned = assignedNow(subscription);
+      state.replace(await publishedState());
+      current = assigned.add(partition);
+      logger.info(
+        { partition, after: stale ? "a failed batch" : "a new partition", entries: state.size },
+        "correlation state re-read from the changelog",
+      );
+      stale = false;
+    },
+    onBatchFailed: () => {
+      stale = true;
+    },
     handle: (value, message) => {
       const kind = kindByTopic.get(message.topic) as EventKind;
       if (kind === "inventory.host") applyHost(value as HostV1);
@@ -285,7 +324,10 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
       }
       return outputs;
     },
-    afterBatch: () => {
+    afterBatch: async () => {
+      // A revoked partition leaves: when it comes back, another instance may have moved its keys on.
+      const assigned = assignedNow(await subscribed);
+      for (const partition of current) if (!assigned.has(partition)) current.delete(partition);
       metrics.recordTableSizes(tables.sizes());
       const outputs: Output[] = [];
       if (newest > 0) {
@@ -310,6 +352,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
       return outputs;
     },
   });
+  onSubscribed(processor.subscription);
   return {
     tables,
     rules,

@@ -325,17 +325,25 @@ export async function startSinkIncidents(deps: SinkIncidentsDeps): Promise<Runni
     transactionalId,
     exclusive: true,
     ...(deps.sendRetry ? { sendRetry: deps.sendRetry } : {}),
+    // Before the batch, not in a record's handler: a restore that fails fails the batch (delivered
+    // again), where a throw in the handler would dead-letter a finding that did nothing wrong.
+    beforeBatch: async (batch) => {
+      if (!behind) return;
+      logger.warn(
+        { topic: batch.topic, partition: batch.partition },
+        "a publication failed: restoring incidents before going on",
+      );
+      // A fresh table: restoring into the current one would keep what the broker never got.
+      const restored = new IncidentDomain(domainOptions);
+      await restore(deps.transport, incidentsTopic, restored, logger);
+      domain = restored;
+      behind = false;
+    },
+    // Any failed batch (a hook's throw too) may have moved the table past what was published.
+    onBatchFailed: () => {
+      behind = true;
+    },
     handle: async (value, message) => {
-      if (behind) {
-        behind = false;
-        logger.warn(
-          { topic: message.topic, offset: message.offset },
-          "a publication failed: restoring incidents before going on",
-        );
-        // A fresh table: restoring into the current one would keep what the broker never got.
-        domain = new IncidentDomain(domainOptions);
-        await restore(deps.transport, incidentsTopic, domain, logger);
-      }
       if (message.topic === findingsTopic) {
         const finding = value as FindingV1;
         const time = Date.parse(finding.time);

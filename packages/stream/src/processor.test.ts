@@ -212,6 +212,53 @@ describe("runProcessor", () => {
     });
     expect(committed.filter((o) => o.offset === "1")).toHaveLength(1);
   });
+  it("runs beforeBatch before each batch and tells onBatchFailed of a failed one; a throwing beforeBatch dead-letters nothing", async () => {
+    let failuresLeft = 3; // one batch's whole retry budget
+    await setup((base) =>
+      overrideTransport(base, {
+        send: async (topic: string, messages: OutgoingMessage[]) => {
+          if (topic.startsWith("t.out.") && failuresLeft-- > 0) throw new Error("broker unavailable");
+          return base.send(topic, messages);
+        },
+      }),
+    );
+    const seen: string[] = [];
+    let refuseNext = true;
+    running = await runProcessor({
+      stage: "hooks",
+      transport,
+      groupId: "g3",
+      input: { topic: inputTopic, schema: Input },
+      topicPrefix: prefix,
+      handle: (value, message) => {
+        seen.push(`handle ${message.offset}`);
+        return echo(prefix)(value);
+      },
+      beforeBatch: (batch) => {
+        seen.push(`before ${batch.messages.map((m) => m.offset).join(",")}`);
+        if (refuseNext) {
+          refuseNext = false;
+          throw new Error("state not restored yet");
+        }
+      },
+      onBatchFailed: (_batch, error) => seen.push(`failed: ${(error as Error).message}`),
+      logger: silentLogger(),
+      sendRetry: fastRetry,
+    });
+    await transport.send(inputTopic, [{ key: "same", value: JSON.stringify({ n: 1 }) }]);
+    await waitFor(async () => ((await transport.readAll("t.out.vigil.dlq")).length > 0 ? true : undefined));
+    expect(seen).toEqual([
+      "before 0",
+      "failed: state not restored yet",
+      "before 0",
+      "handle 0",
+      "failed: broker unavailable",
+      "before 0",
+      "handle 0",
+    ]);
+    // The refused batch was delivered again, not parked: the only dead-letter topic records are outputs.
+    expect(await transport.readAll("t.vigil.dlq")).toEqual([]);
+  });
 });
 
 describe("trace context across stages", () => {

@@ -29,6 +29,16 @@ export interface ProcessorOptions<S extends z.ZodType> {
    * acknowledged before the batch is committed. A throw fails the batch (redelivered).
    */
   afterBatch?: (batch: Batch) => Promise<Output[]> | Output[];
+  /**
+   * Runs before a batch's first record is handled, e.g. to rebuild in-memory state the handler
+   * needs. A throw fails the batch (redelivered after a backoff): no record is dead-lettered for it.
+   */
+  beforeBatch?: (batch: Batch) => Promise<void> | void;
+  /**
+   * Told when a batch failed (a hook threw, or its outputs could not be published): it will be
+   * delivered again, and in-memory state the handler changed for it is ahead of what was published.
+   */
+  onBatchFailed?: (batch: Batch, error: unknown) => void;
   logger: Logger;
   metrics?: PipelineMetrics;
   /**
@@ -80,6 +90,16 @@ export async function runProcessor<S extends z.ZodType>(
   };
 
   async function processBatch(batch: Batch): Promise<void> {
+    try {
+      await options.beforeBatch?.(batch);
+      await handleBatch(batch);
+    } catch (error) {
+      options.onBatchFailed?.(batch, error);
+      throw error;
+    }
+  }
+
+  async function handleBatch(batch: Batch): Promise<void> {
     const outputs: Output[] = [];
     for (const message of batch.messages) {
       metrics?.recordIn(batch.topic);

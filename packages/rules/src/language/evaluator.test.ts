@@ -181,4 +181,17 @@ title: "{{ dst_endpoint.port }}"
     expect(restored.drainChanges()).toEqual([]);
     expect([...restored.keys("a/")]).toEqual(["a/1"]);
   });
+
+  it("replace makes the store exactly the changelog's state: values and undrained changes ahead of it go", () => {
+    const store = new MemoryStateStore();
+    store.set("a/1", { n: 1 });
+    store.drainChanges();
+    store.set("a/1", { n: 2 }); // ahead of what was published
+    store.set("a/9", { n: 9 }); // never published
+    const before = store.generation;
+    store.replace([{ key: "a/1", value: { n: 1 } }]);
+    expect(store.entries()).toEqual([{ key: "a/1", value: { n: 1 } }]);
+    expect(store.drainChanges()).toEqual([]);
+    expect(store.generation).toBe(before + 1);
+  });
 });

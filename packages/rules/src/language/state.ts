@@ -69,6 +69,17 @@ export class MemoryStateStore implements RuleStateStore {
     this.#generation++;
   }
 
+  /**
+   * Becomes exactly the state of these changelog entries: every value and undrained change is
+   * dropped first. For a store that went ahead of what was published (a batch whose outputs
+   * failed) or whose keys another instance moved on (a partition it just got).
+   */
+  replace(entries: Iterable<StateEntry>): void {
+    this.#values.clear();
+    this.#changes.clear();
+    this.restore(entries);
+  }
+
   /** Every key and value, as JSON copies (a snapshot, e.g. for tests or a state dump). */
   entries(): StateEntry[] {
     return [...this.#values].map(([key, value]) => ({ key, value: cloneJson(value) }));
