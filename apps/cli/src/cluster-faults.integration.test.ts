@@ -32,10 +32,11 @@ const app = (name: string) => path.join(repo, "apps", name, "src", "main.ts");
 const TOPICS_APPLY = path.join(repo, "infra", "kafka", "topics-apply.ts");
 
 // Correlations keyed by the source address, while firewall events are partitioned by the inside
-// address: a source's events come from several partitions. When one partition stalls (its leader
-// moved) or two engine instances each hold part of them, a sweep may reach its threshold
-// nowhere: a detection lost, not reordered (seen under every fault here; the note says why). The
-// fault scenarios tolerate these rules missing, and print which were.
+// address. The engine judges them on vigil.rules.repartition, keyed by the source, so two engine
+// instances no longer each hold part of a sweep (3 of 9 rebalance runs lost one before): a restart
+// or a rebalance must lose none. A partition of that topic that stalls while the others move on
+// (its leader stopped) can still make its events later than the rules' allowed lateness: only the
+// leader-loss scenario tolerates these rules missing, and every scenario prints which were.
 const KEYED_BY_SOURCE = new Set([
   "core.firewall.port-scan",
   "core.firewall.address-sweep",
@@ -190,7 +191,11 @@ describe("the pipeline on a 3-node cluster under faults", () => {
    * run as a process) on a fresh prefix while `fault` does its damage, then reconciles: the
    * reference's incidents, every input consumed, nothing duplicated.
    */
-  async function scenario(label: string, fault: (run: Run) => Promise<Figures>): Promise<Figures> {
+  async function scenario(
+    label: string,
+    fault: (run: Run) => Promise<Figures>,
+    tolerated: ReadonlySet<string> = new Set(),
+  ): Promise<Figures> {
     const started = Date.now();
     const prefix = uniqueTopicPrefix(label);
     const topic = (spec: Pick<TopicSpec, "name">) => topicName(spec, prefix);
@@ -317,6 +322,8 @@ describe("the pipeline on a 3-node cluster under faults", () => {
       expect(incidentSummary(latest)).toEqual(incidentSummary(reference.incidents));
     });
     await consumed(run.engineGroup, [...DEMO_REFERENCE_TOPICS, ...DEMO_EVENT_TOPICS].map(topic));
+    // The events re-keyed for the correlations by source exist once the events are committed.
+    await consumed(run.engineGroup, [topic(topics.rulesRepartition)]);
     await consumed(run.sinkGroup, [topic(topics.findings)]);
     const caughtUp = Date.now();
 
@@ -330,7 +337,7 @@ describe("the pipeline on a 3-node cluster under faults", () => {
     const fired = orderDependentRulesFired(latest);
     const missing = orderDependentRulesFired(reference.incidents).filter((rule) => !fired.includes(rule));
     expect(fired.filter((rule) => !orderDependentRulesFired(reference.incidents).includes(rule))).toEqual([]);
-    expect(missing.filter((rule) => !KEYED_BY_SOURCE.has(rule))).toEqual([]);
+    expect(missing.filter((rule) => !tolerated.has(rule))).toEqual([]);
 
     // Nothing duplicated: an incident version (one transition) once; an incident event (its id is
     // incident + change + cause) once; a response action (its id is the idempotency key) once.
@@ -417,38 +424,42 @@ describe("the pipeline on a 3-node cluster under faults", () => {
 
   /** The leader of vigil.findings partition 0 (the engine's output to the sink) goes, and comes back. */
   async function leaderLoss(label: string): Promise<Figures> {
-    return scenario(label, async (run) => {
-      const findings = run.topic(topics.findings);
-      const { eventsIn: eventsAtFault, backlog } = await run.midStream();
-      const leader = await cluster.leaderOf(findings, 0);
-      const progressed = await run.progressFromNow();
-      const faultAt = Date.now();
-      const progress = progressed(faultAt);
-      await cluster.stopNode(leader);
-      const stoppedIn = Date.now() - faultAt;
-      // Another replica leads now (metadata may take a moment to say so).
-      await waitFor(async () => (await cluster.leaderOf(findings, 0)) !== leader, {
-        timeoutMs: 60_000,
-        message: `a leader other than node ${leader} for ${findings}#0`,
-      });
-      const newLeaderIn = Date.now() - faultAt;
-      const firstProgress = await progress;
-      // Back once the rest of the input is in: it catches up from the other replicas.
-      await run.ingested;
-      const restartAt = Date.now();
-      await cluster.startNode(leader);
-      await cluster.waitInSync(leader);
-      return {
-        faultAt,
-        "node stopped (controlled shutdown)": leader,
-        "event records in at the fault": eventsAtFault,
-        "engine backlog at the fault": backlog,
-        "fault to process gone (s)": seconds(stoppedIn),
-        "fault to another leader in the metadata (s)": seconds(newLeaderIn),
-        "fault to first output (s)": seconds(firstProgress),
-        "node start to in every ISR (s)": seconds(Date.now() - restartAt),
-      };
-    });
+    return scenario(
+      label,
+      async (run) => {
+        const findings = run.topic(topics.findings);
+        const { eventsIn: eventsAtFault, backlog } = await run.midStream();
+        const leader = await cluster.leaderOf(findings, 0);
+        const progressed = await run.progressFromNow();
+        const faultAt = Date.now();
+        const progress = progressed(faultAt);
+        await cluster.stopNode(leader);
+        const stoppedIn = Date.now() - faultAt;
+        // Another replica leads now (metadata may take a moment to say so).
+        await waitFor(async () => (await cluster.leaderOf(findings, 0)) !== leader, {
+          timeoutMs: 60_000,
+          message: `a leader other than node ${leader} for ${findings}#0`,
+        });
+        const newLeaderIn = Date.now() - faultAt;
+        const firstProgress = await progress;
+        // Back once the rest of the input is in: it catches up from the other replicas.
+        await run.ingested;
+        const restartAt = Date.now();
+        await cluster.startNode(leader);
+        await cluster.waitInSync(leader);
+        return {
+          faultAt,
+          "node stopped (controlled shutdown)": leader,
+          "event records in at the fault": eventsAtFault,
+          "engine backlog at the fault": backlog,
+          "fault to process gone (s)": seconds(stoppedIn),
+          "fault to another leader in the metadata (s)": seconds(newLeaderIn),
+          "fault to first output (s)": seconds(firstProgress),
+          "node start to in every ISR (s)": seconds(Date.now() - restartAt),
+        };
+      },
+      KEYED_BY_SOURCE,
+    );
   }
 
   it("loses the leader of a partition it uses mid-stream, gets it back, and loses and duplicates nothing", async () => {

@@ -242,6 +242,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await waitUntilConsumed(transport, engineInputs(DEMO_REFERENCE_TOPICS));
     for (const step of plan.events) progress(`${step.app}: ${await runStep(step, transport, logger)}`);
     await waitUntilConsumed(transport, engineInputs(DEMO_EVENT_TOPICS));
+    // Then what the engine re-keyed for the correlations by source (written before those commits).
+    await waitUntilConsumed(transport, engineInputs([topics.rulesRepartition]));
     await waitUntilConsumed(transport, [
       { groupId: sinkIncidents.DEFAULT_GROUP_ID, topic: topicName(topics.findings) },
     ]);

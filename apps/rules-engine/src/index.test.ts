@@ -11,6 +11,7 @@ import {
   idsRecordKey,
   type ReferenceDocumentV1,
   referenceKey,
+  type RuleRepartitionV1,
   topicName,
   topics,
 } from "@vigil/schema";
@@ -213,6 +214,94 @@ describe("startRulesEngine", () => {
       expect(scan?.events.length).toBeGreaterThanOrEqual(10);
     });
   }
+
+  it("sees a sweep whole while two instances share the partitions of the hosts it probes", async () => {
+    // One source, denied on six addresses within seconds: keyed by the inside address, these
+    // events spread over the firewall topic's partitions, and so over both instances.
+    const targets = [
+      "172.16.10.5",
+      "172.16.10.6",
+      "172.16.10.7",
+      "172.16.10.8",
+      "172.16.10.9",
+      "172.16.10.10",
+    ];
+    const sweep = targets.map((ip, n) => ({
+      ...deniedConnection(n, 445),
+      dst_endpoint: { ip, port: 445 },
+      asset_ip: ip,
+    }));
+    const first = await startRulesEngine({ transport, logger, config: baseConfig });
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    try {
+      // Each instance busy with its partitions first (one unrelated event on every partition), so
+      // that neither reads the other's published state for a partition it has just been given.
+      const warmUp = [
+        "172.16.10.15",
+        "172.16.10.4",
+        "172.16.10.3",
+        "172.16.10.2",
+        "172.16.10.1",
+        "172.16.10.8",
+      ];
+      await sendFirewall(
+        warmUp.map((ip, n) => ({
+          ...deniedConnection(100 + n, 22),
+          src_endpoint: { ip: `203.0.113.${n + 1}`, port: 40000 },
+          dst_endpoint: { ip, port: 22 },
+          asset_ip: ip,
+        })),
+      );
+      for (let i = 0; i < 500; i++) {
+        const committed = await transport.committedOffsets("g", topicName(topics.firewallEvents));
+        if (committed.filter((entry) => entry.offset === "1").length === warmUp.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await sendFirewall(sweep);
+      const found = await readFindings(1);
+      const sweeps = found.filter((f) => f.rule.id === "core.firewall.address-sweep");
+      expect(sweeps).toHaveLength(1);
+      expect(sweeps[0]?.title).toContain("198.51.100.23");
+      expect(sweeps[0]?.events.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      await first.stop();
+    }
+    // The events went through vigil.rules.repartition keyed by the source, once per event.
+    const routed = await transport.readAll(topicName(topics.rulesRepartition));
+    expect(routed.map((r) => String(r.key)).filter((key) => key === "198.51.100.23")).toHaveLength(
+      sweep.length,
+    );
+  });
+
+  it("dead-letters a re-keyed record that is not an event of its kind, and goes on", async () => {
+    engine = await startRulesEngine({ transport, logger, config: baseConfig });
+    const bad: RuleRepartitionV1 = {
+      schema: "vigil.rules.repartition/v1",
+      kind: "firewall.event",
+      topic: topicName(topics.firewallEvents),
+      key: "172.16.10.5",
+      rules: ["core.firewall.address-sweep"],
+      event: { schema: "vigil.firewall.event/v1", id: 42 },
+    };
+    await transport.send(topicName(topics.rulesRepartition), [
+      encodeValue(topics.rulesRepartition, bad, { key: "198.51.100.23", source: "test" }),
+      { key: "198.51.100.23", value: "{truncated" },
+    ]);
+    let dead: Awaited<ReturnType<Transport["readAll"]>> = [];
+    for (let i = 0; i < 200 && dead.length < 2; i++) {
+      dead = await transport.readAll(topicName(topics.dlq));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(dead.map((r) => r.headers[dlqHeader.kind]).sort()).toEqual(["json", "processing"]);
+    expect(dead.find((r) => r.headers[dlqHeader.kind] === "processing")?.headers[dlqHeader.reason]).toMatch(
+      /id/,
+    );
+    // Still judging: a scan after the bad records is raised.
+    await sendFirewall(
+      [20, 21, 22, 23, 25, 53, 80, 110, 143, 443].map((port, n) => deniedConnection(n, port)),
+    );
+    expect((await readFindings(1)).map((f) => f.rule.id)).toContain("core.firewall.port-scan");
+  });
 
   it("dead-letters an event a rule fails on, with the rule named, and keeps the other rules' findings", async () => {
     const failing = defineRule({

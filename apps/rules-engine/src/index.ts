@@ -10,6 +10,7 @@ import {
   PackError,
   ReferenceDocumentError,
   ReferenceTableSet,
+  type RuleEvent,
   ruleEvent,
   type StateEntry,
 } from "@vigil/rules";
@@ -19,12 +20,14 @@ import {
   type FindingV1,
   HostV1,
   ReferenceDocumentV1,
+  type RuleRepartitionV1,
   RuleStateV1,
   type TopicSpec,
   topicName,
   topics,
 } from "@vigil/schema";
 import {
+  type ConsumedMessage,
   deadLetterMessage,
   deadLetterTopic,
   followGlobalTable,
@@ -94,9 +97,10 @@ export const cli = defineCli({
     },
   },
   epilog: `Reads the tables vigil.reference, vigil.inventory.hosts and vigil.advisories whole (every instance), and the
-events of vigil.ids.alerts, vigil.firewall.events, vigil.inventory.hosts, vigil.inventory.audits, vigil.updates.agent
-and vigil.advisories (one consumer group); restores its correlation state from vigil.rules.state; writes
-vigil.findings (keyed by asset id), vigil.rules.state and vigil.dlq.
+events of vigil.ids.alerts, vigil.firewall.events, vigil.inventory.hosts, vigil.inventory.audits, vigil.updates.agent,
+vigil.advisories and vigil.rules.repartition (one consumer group); restores its correlation state from
+vigil.rules.state; writes vigil.findings (keyed by asset id), vigil.rules.state, vigil.rules.repartition (events
+re-keyed for the correlations keyed by something else than the asset) and vigil.dlq.
 Example: vigil-rules-engine --brokers 127.0.0.1:9092 --baselines examples/baselines/windows.yaml \\
   --priority-list examples/assets/priority-list.yaml --exceptions examples/exceptions/exceptions.yaml
 Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid configuration, reference file or pack, or missing topics.`,
@@ -128,6 +132,7 @@ export const engineTopics: TopicSpec[] = [
   ...Object.values(eventTopics),
   topics.reference,
   topics.rulesState,
+  topics.rulesRepartition,
   topics.findings,
   topics.dlq,
 ];
@@ -242,13 +247,68 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
   metrics.recordTableSizes(tables.sizes());
   logger.info({ tables: tables.sizes() }, "reference tables restored");
 
-  const evaluator = createEvaluator({ rules, tables, state });
+  // Rules keyed by a correlation key of their own (a scan's source) are judged where every event of
+  // that key meets: events that concern them are re-keyed through vigil.rules.repartition, and
+  // those rules run on what comes back from it, each alone (a record names the rules of its key).
+  const keyedRules = rules.filter((rule) => rule.correlationKey !== undefined);
+  const evaluator = createEvaluator({
+    rules: rules.filter((rule) => !keyedRules.includes(rule)),
+    tables,
+    state,
+  });
+  const keyedEvaluators = new Map(
+    keyedRules.map((rule) => [rule.id, createEvaluator({ rules: [rule], tables, state })]),
+  );
+  const keyedRulesByKind = new Map(
+    (Object.keys(eventTopics) as EventKind[]).map((kind) => [
+      kind,
+      keyedRules.filter((rule) => rule.on.includes(kind)),
+    ]),
+  );
+  const repartitionTopic = name(topics.rulesRepartition);
   const kindByTopic = new Map(
     (Object.entries(eventTopics) as Array<[EventKind, TopicSpec]>).map(([kind, spec]) => [name(spec), kind]),
   );
   const findingOutput = (finding: FindingV1) =>
     output(topics.findings, finding, { key: finding.asset.id, source: `vigil/${STAGE}`, prefix });
   let newest = 0;
+  // The keyed rules' own watermark: their events come back later than the rest, through a topic.
+  let newestKeyed = 0;
+
+  /** The re-keyed copies of an event for the keyed rules that would count it, one per key. */
+  const repartition = (event: RuleEvent, message: ConsumedMessage, failures: string[]): Output[] => {
+    const byKey = new Map<string, string[]>();
+    for (const rule of keyedRulesByKind.get(event.kind) ?? []) {
+      let key: string | undefined;
+      try {
+        key = rule.correlationKey?.(event, { tables, state });
+      } catch (error) {
+        failures.push(`rule ${rule.id}: ${(error as Error).message}`);
+      }
+      if (key !== undefined) byKey.set(key, [...(byKey.get(key) ?? []), rule.id]);
+    }
+    return [...byKey].map(([key, ruleIds]) =>
+      output(
+        topics.rulesRepartition,
+        {
+          schema: "vigil.rules.repartition/v1",
+          kind: event.kind,
+          topic: event.topic,
+          key: event.key,
+          rules: ruleIds,
+          event: JSON.parse(String(message.value)),
+        },
+        { key, source: `vigil/${STAGE}`, prefix, id: `${event.id}/${key}` },
+      ),
+    );
+  };
+
+  /** An event read back from vigil.rules.repartition, as its source topic gave it, and the rules it is for. */
+  const keyedEvent = (routed: RuleRepartitionV1): { event: RuleEvent; rules: string[] } => {
+    const spec = eventTopics[routed.kind];
+    const value = spec.value.parse(routed.event) as EventValues[typeof routed.kind];
+    return { event: ruleEvent(routed.kind, value, routed.topic, routed.key), rules: routed.rules };
+  };
 
   // Partitions whose keys' state in memory is the published one. Memory is re-read from the
   // changelog before a batch of any other partition (just assigned: its previous owner published
@@ -266,10 +326,10 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
     // The topic prefix namespaces a deployment: its consumer groups too.
     groupId: `${prefix}${config.groupId}`,
     input: {
-      topics: [...kindByTopic].map(([topic, kind]) => ({
-        topic,
-        schema: eventTopics[kind].value as z.ZodType,
-      })),
+      topics: [
+        ...[...kindByTopic].map(([topic, kind]) => ({ topic, schema: eventTopics[kind].value as z.ZodType })),
+        { topic: repartitionTopic, schema: topics.rulesRepartition.value as z.ZodType },
+      ],
     },
     topicPrefix: prefix,
     logger,
@@ -295,19 +355,38 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
       stale = true;
     },
     handle: (value, message) => {
-      const kind = kindByTopic.get(message.topic) as EventKind;
-      if (kind === "inventory.host") applyHost(value as HostV1);
-      if (kind === "advisory") applyAdvisory(value as AdvisoryV1);
-      const key = message.key === null ? "" : String(message.key);
-      const event = ruleEvent(kind, value as EventValues[typeof kind], message.topic, key);
-      // Advisories are dated by publication, not by anything happening in the estate: replaying
-      // last year's logs next to this year's advisories must not close every window at once.
-      if (event.kind !== "advisory" && event.time > newest) newest = event.time;
-      const { findings, errors } = evaluator.evaluate(event);
-      const outputs: Output[] = findings.map(findingOutput);
-      if (errors.length > 0) {
+      const findings: FindingV1[] = [];
+      const failures: string[] = [];
+      const outputs: Output[] = [];
+      let event: RuleEvent;
+      if (message.topic === repartitionTopic) {
+        const keyed = keyedEvent(value as RuleRepartitionV1);
+        event = keyed.event;
+        if (event.kind !== "advisory" && event.time > newestKeyed) newestKeyed = event.time;
+        // A rule this engine does not have (a record from another pack version) is skipped.
+        for (const rule of keyed.rules) {
+          const result = keyedEvaluators.get(rule)?.evaluate(event);
+          findings.push(...(result?.findings ?? []));
+          failures.push(...(result?.errors ?? []).map((error) => `rule ${error.rule}: ${error.message}`));
+        }
+      } else {
+        const kind = kindByTopic.get(message.topic) as EventKind;
+        if (kind === "inventory.host") applyHost(value as HostV1);
+        if (kind === "advisory") applyAdvisory(value as AdvisoryV1);
+        const key = message.key === null ? "" : String(message.key);
+        event = ruleEvent(kind, value as EventValues[typeof kind], message.topic, key);
+        // Advisories are dated by publication, not by anything happening in the estate: replaying
+        // last year's logs next to this year's advisories must not close every window at once.
+        if (event.kind !== "advisory" && event.time > newest) newest = event.time;
+        const result = evaluator.evaluate(event);
+        findings.push(...result.findings);
+        failures.push(...result.errors.map((error) => `rule ${error.rule}: ${error.message}`));
+        outputs.push(...repartition(event, message, failures));
+      }
+      outputs.push(...findings.map(findingOutput));
+      if (failures.length > 0) {
         // The other rules' findings stand; the record is parked with what failed, for a replay.
-        const reason = errors.map((error) => `rule ${error.rule}: ${error.message}`).join("; ");
+        const reason = failures.join("; ");
         logger.error({ event: event.id, topic: message.topic, reason }, "rule evaluation failed");
         metrics.recordDeadLetter(message.topic, "rule");
         outputs.push({
@@ -330,13 +409,16 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
       for (const partition of current) if (!assigned.has(partition)) current.delete(partition);
       metrics.recordTableSizes(tables.sizes());
       const outputs: Output[] = [];
-      if (newest > 0) {
-        const { findings, errors } = evaluator.advance(newest);
+      const advance = (each: typeof evaluator, watermark: number) => {
+        if (watermark <= 0) return;
+        const { findings, errors } = each.advance(watermark);
         outputs.push(...findings.map(findingOutput));
         for (const error of errors) {
           logger.error({ rule: error.rule, err: error.error }, "rule failed while the watermark advanced");
         }
-      }
+      };
+      advance(evaluator, newest);
+      for (const keyed of keyedEvaluators.values()) advance(keyed, newestKeyed);
       const time = new Date().toISOString();
       for (const change of state.drainChanges()) {
         outputs.push(

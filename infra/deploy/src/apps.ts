@@ -120,7 +120,10 @@ const fileIngester = (name: AppName, description: string, args: string[], kafka:
 const ENGINE_GROUP = "vigil-rules-engine";
 /** The sink's consumer group (`--group-id`'s default): its outputs group and transactional ids start with it. */
 const SINK_GROUP = "vigil-sink-incidents";
-/** The event streams the rules engine consumes in its group (and scales on). */
+/**
+ * The streams the rules engine consumes in its group (and scales on): the events, and its own
+ * repartition topic (events re-keyed by correlation key, judged by whichever instance owns the key).
+ */
 const engineEvents = [
   topics.idsAlerts,
   topics.firewallEvents,
@@ -128,6 +131,7 @@ const engineEvents = [
   topics.inventoryAudits,
   topics.updatesAgent,
   topics.advisories,
+  topics.rulesRepartition,
 ];
 
 export const apps: readonly AppSpec[] = [
@@ -199,9 +203,9 @@ export const apps: readonly AppSpec[] = [
     scaling: { consumerGroup: ENGINE_GROUP, topics: engineEvents },
     kafka: {
       // Events in its group; vigil.reference, hosts and advisories also whole as tables; its
-      // correlation state read back whole at start.
+      // correlation state read back whole (before the first batch, and after a rebalance).
       reads: [...engineEvents, topics.reference, topics.rulesState],
-      writes: [topics.findings, topics.rulesState, topics.dlq],
+      writes: [topics.findings, topics.rulesState, topics.rulesRepartition, topics.dlq],
       groups: [
         { name: ENGINE_GROUP, pattern: "literal", prefixed: true },
         // The table followers (followGlobalTable): `<prefix><group>.tables.<uuid>`, one per instance and start.

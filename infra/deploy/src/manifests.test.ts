@@ -394,10 +394,10 @@ const written: Record<AppName, { writes: TopicSpec[]; readsBack?: TopicSpec[] }>
   },
   "ingest-updates": { writes: [topics.updatesAgent, topics.dlq] },
   "ingest-advisories": { writes: [topics.advisories, topics.dlq] },
-  // Findings, correlation state (restored with readAll at start) and dead letters.
+  // Findings, correlation state (restored with readAll), events re-keyed by correlation key, dead letters.
   "rules-engine": {
-    writes: [topics.findings, topics.rulesState, topics.dlq],
-    readsBack: [topics.rulesState],
+    writes: [topics.findings, topics.rulesState, topics.rulesRepartition, topics.dlq],
+    readsBack: [topics.rulesState, topics.rulesRepartition],
   },
   // The incident table is restored from vigil.incidents; the outputs group reads vigil.incident-events.
   "sink-incidents": {

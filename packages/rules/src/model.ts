@@ -154,4 +154,11 @@ export interface CompiledRule {
    * with time-based state implement it. Must be idempotent for the same watermark.
    */
   advance?(watermark: number, context: EvaluationContext): FindingV1[];
+  /**
+   * A rule whose state is kept per correlation key (`correlate.by`) says here an event's key, or
+   * undefined when the rule would not count the event. Such a rule is judged where every event of
+   * a key meets (the engine re-keys them through vigil.rules.repartition), not where each event
+   * was read: the topics are keyed by the asset, and a scan's source probes many assets.
+   */
+  correlationKey?(event: RuleEvent, context: EvaluationContext): string | undefined;
 }

@@ -1,7 +1,7 @@
 // Reference documents and rule state; `topics.ts` merges `referenceTopics` into the registry.
 import { z } from "zod";
 import { Timestamp } from "./common.ts";
-import { topic } from "./topic-spec.ts";
+import { DAY_MS, topic } from "./topic-spec.ts";
 
 /** What a reference document is: read by the rules package's loader of the same name. */
 export const ReferenceKind = z.enum(["baselines", "priority-list", "exceptions"]);
@@ -45,6 +45,34 @@ export const RuleStateV1 = z.object({
 });
 export type RuleStateV1 = z.infer<typeof RuleStateV1>;
 
+/** The kinds of event rules judge, by the topic each is read from (the rules package's EventKind). */
+export const RuleEventKind = z.enum([
+  "ids.alert",
+  "firewall.event",
+  "inventory.host",
+  "inventory.audit",
+  "updates.agent",
+  "advisory",
+]);
+
+/**
+ * An event on its way to the correlations keyed by something other than its topic's key (a scan's
+ * source, across the hosts it probes, whose events sit on as many partitions): re-keyed by the
+ * correlation key, so one instance sees every event of a key whichever instances read them.
+ */
+export const RuleRepartitionV1 = z.object({
+  schema: z.literal("vigil.rules.repartition/v1"),
+  kind: RuleEventKind,
+  /** Where the event was read, with which key: the event the rules see is the same as at its source. */
+  topic: z.string().min(1).max(249),
+  key: z.string().max(2048),
+  /** The rules to judge it by here (they were skipped where it was read). */
+  rules: z.array(z.string().min(1).max(256)).min(1).max(1000),
+  /** The event as read; validated again against its kind's schema where it is judged. */
+  event: z.unknown(),
+});
+export type RuleRepartitionV1 = z.infer<typeof RuleRepartitionV1>;
+
 export const referenceTopics = {
   reference: topic({
     name: "vigil.reference",
@@ -65,5 +93,17 @@ export const referenceTopics = {
     retentionMs: -1,
     ceType: "dev.vigil.rules.state.v1",
     value: RuleStateV1,
+  }),
+  rulesRepartition: topic({
+    name: "vigil.rules.repartition",
+    description:
+      "Events re-keyed by the correlation key of the rules that judge them (scans by source); the rules engine's own.",
+    key: "the correlation key (e.g. the scanning source address)",
+    partitions: 6,
+    cleanupPolicy: "delete",
+    // As long as the event topics it is made from: an engine stopped that long still finds them.
+    retentionMs: 7 * DAY_MS,
+    ceType: "dev.vigil.rules.repartition.v1",
+    value: RuleRepartitionV1,
   }),
 } as const;

@@ -380,10 +380,12 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
   // Most events match no rule: one shared empty result instead of an allocation per rule and event.
   // The evaluator only reads it.
   const none: FindingV1[] = [];
+  const frameOf = (event: RuleEvent, evaluationContext: RunContext): Frame => {
+    const base = scopeOf(event, evaluationContext).frame();
+    return assetOverride ? { ...base, assetQuery: assetOverride(base) } : base;
+  };
   const evaluate = (event: RuleEvent, evaluationContext: RunContext): FindingV1[] => {
-    const scope = scopeOf(event, evaluationContext);
-    const base = scope.frame();
-    const frame = assetOverride ? { ...base, assetQuery: assetOverride(base) } : base;
+    const frame = frameOf(event, evaluationContext);
     if (correlation) {
       if (isAbsence) return correlation.onEvent(frame, evaluationContext);
       return whereTest(frame) ? correlation.onEvent(frame, evaluationContext) : none;
@@ -425,6 +427,8 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
   };
 
   const timed = correlation !== undefined || suppressor !== undefined;
+  // Absences stay where their events are read: they fire on silence, per asset, by the watermark.
+  const keyed = isAbsence ? undefined : correlation;
   const rule: DeclarativeRule = {
     id: spec.id,
     name: spec.name,
@@ -446,6 +450,14 @@ export function compileRuleSpec(definition: unknown, options: CompileOptions = {
     // An absence rule must also see the events that stop it, whatever `where` says.
     guards: Object.freeze(isAbsence ? [] : (where.guards ?? []).map((guard) => Object.freeze({ ...guard }))),
     evaluate,
+    ...(keyed
+      ? {
+          correlationKey(event: RuleEvent, evaluationContext: RunContext): string | undefined {
+            const frame = frameOf(event, evaluationContext);
+            return whereTest(frame) ? keyed.keyOf(frame) : undefined;
+          },
+        }
+      : {}),
     ...(timed
       ? {
           advance(watermark: number, evaluationContext: RunContext): FindingV1[] {

@@ -69,6 +69,8 @@ export interface CorrelationPlan {
 }
 
 export interface Correlator {
+  /** The key a frame's event is correlated by (`by`), undefined when a field of it is empty. */
+  keyOf(frame: Frame): string | undefined;
   onEvent(frame: Frame, context: RunContext): FindingV1[];
   advance(watermark: number, context: RunContext): FindingV1[];
 }
@@ -637,6 +639,7 @@ export function compileCorrelation(plan: CorrelationPlan): Correlator {
   };
 
   return {
+    keyOf,
     onEvent(frame, context) {
       switch (kind.type) {
         case "count":
