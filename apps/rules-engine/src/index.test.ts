@@ -10,8 +10,8 @@ import {
   type FirewallEventV1,
   idsRecordKey,
   type ReferenceDocumentV1,
-  referenceKey,
   type RuleRepartitionV1,
+  referenceKey,
   topicName,
   topics,
 } from "@vigil/schema";
