@@ -42,8 +42,7 @@ kustomization.yaml to --out. Apply with: kubectl apply -k <out>
   --examples DIR          reference files to put in ConfigMaps (default examples/)
   --rule-pack FILE        a single-module rule pack to ship in a ConfigMap (repeatable)
   --lag-threshold N       KEDA lag per instance before scaling out (default 1000)
-  --max-engine-instances N  cap the rules engine's autoscaling below its partition count (1 keeps
-                          correlations keyed by source whole: see infra/README.md, "Size it")
+  --max-engine-instances N  cap the rules engine's autoscaling below its partition count
   --otlp-endpoint URL     also push traces and metrics to this OTLP/HTTP collector (e.g. http://otel-collector:4318)`;
 
 function positiveInteger(flag: string, value: string): number {

@@ -47,9 +47,8 @@ export interface DeployOptions {
   rulePacks: string[];
   lagThreshold: number;
   /**
-   * Ceiling of the rules engine's autoscaling below its partition count. Correlations keyed by
-   * source (port scan, address sweep) need their events in one instance until the engine
-   * repartitions by correlation key: 1 keeps them whole, more trades them for throughput.
+   * Ceiling of the rules engine's autoscaling below its partition count (correlations keyed by
+   * source stay whole at any count: the engine re-keys them through vigil.rules.repartition).
    */
   maxEngineInstances?: number;
   /** How the apps connect (KAFKA_SECURITY_PROTOCOL); default SASL_SSL, as Strimzi's TLS listener with SCRAM. */
