@@ -1,6 +1,6 @@
 /**
  * The contract between the parts of the rules package: what an event looks like to a rule, what
- * the reference tables answer, and what a compiled rule is. Types only; the implementations live
+ * the reference tables answer, and what a compiled rule is. Types (and the list of event kinds); the implementations live
  * in `tables/` (reference tables), `language/` (rule compiler, correlation) and `pack.ts`.
  */
 import type {
@@ -14,6 +14,7 @@ import type {
   PriorityTier,
   UpdateEventV1,
 } from "@vigil/schema";
+import { RuleEventKind } from "@vigil/schema";
 
 /** The event streams a rule can listen to, by the name rules use for them. */
 export interface EventValues {
@@ -25,14 +26,16 @@ export interface EventValues {
   advisory: AdvisoryV1;
 }
 export type EventKind = keyof EventValues;
-export const eventKinds = [
-  "ids.alert",
-  "firewall.event",
-  "inventory.host",
-  "inventory.audit",
-  "updates.agent",
-  "advisory",
-] as const satisfies readonly EventKind[];
+/** The schema's list (re-keyed events name their kind with it): one list of kinds for both packages. */
+export const eventKinds: readonly EventKind[] = RuleEventKind.options;
+// Fails to compile when the schema's kinds and the rules' event streams differ, either way.
+const kindsAgree: [EventKind, (typeof RuleEventKind.options)[number]] extends [
+  (typeof RuleEventKind.options)[number],
+  EventKind,
+]
+  ? true
+  : false = true;
+void kindsAgree;
 
 /** One event as the engine hands it to the rules. */
 export type RuleEvent<K extends EventKind = EventKind> = {
