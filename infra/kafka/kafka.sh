@@ -8,7 +8,8 @@
 #   infra/kafka/kafka.sh stop-node N / start-node N   (3-node mode: for failover tests)
 #
 # Environment: KAFKA_PORT (first client port, default 9092), VIGIL_CACHE (default ~/.cache/vigil),
-# VIGIL_KAFKA_DIR (runtime state: data, logs, pids; default $VIGIL_CACHE/kafka-run-$KAFKA_PORT).
+# VIGIL_KAFKA_DIR (runtime state: data, logs, pids; default $VIGIL_CACHE/kafka-run-$KAFKA_PORT);
+# KAFKA_SECURITY / KAFKA_AUTHORIZER: an opt-in SASL_SSL listener and ACLs on it (below).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")"
@@ -67,6 +68,7 @@ log.retention.check.interval.ms=60000
 log.cleaner.dedupe.buffer.size=8388608
 PROPS
   if [ -n "${KAFKA_SECURITY:-}" ]; then secure_config "$i"; fi
+  if [ -n "${KAFKA_AUTHORIZER:-}" ]; then authorizer_config "$i"; fi
 }
 
 # Opt-in secured listener (KAFKA_SECURITY=sasl_ssl): besides PLAINTEXT on the client port, node i
@@ -116,6 +118,34 @@ PROPS
   if [ "${KAFKA_SSL_CLIENT_AUTH:-none}" != none ]; then
     printf 'listener.name.secure.ssl.truststore.type=PEM\nlistener.name.secure.ssl.truststore.location=%s\n' "$sec/ca.pem" >> "$dir/server.properties"
   fi
+}
+
+# Opt-in ACLs (KAFKA_AUTHORIZER=standard, only with KAFKA_SECURITY=sasl_ssl): KRaft's
+# StandardAuthorizer, and whatever no ACL allows is denied (allow.everyone.if.no.acl.found=false).
+# Super users, allowed everything without ACLs:
+#   User:ANONYMOUS      the principal of every PLAINTEXT connection. The controller and inter-broker
+#                       listeners are PLAINTEXT and the broker's own requests to them (registration,
+#                       heartbeats, replication) must pass; the PLAINTEXT client port is the same
+#                       principal, so it stays unrestricted: only the SASL_SSL listener enforces ACLs.
+#   KAFKA_SUPER_USERS   names of the users file, comma-separated (e.g. the admin that creates topics
+#                       and ACLs); default none.
+authorizer_config() { # node-index
+  local dir="$RUN/node$1" supers="User:ANONYMOUS" name names=()
+  [ "$KAFKA_AUTHORIZER" = standard ] || { log "KAFKA_AUTHORIZER must be standard (or unset), not $KAFKA_AUTHORIZER"; exit 2; }
+  # Without an authenticated listener every client is ANONYMOUS, a super user: ACLs would check nothing.
+  [ -n "${KAFKA_SECURITY:-}" ] || { log "KAFKA_AUTHORIZER=standard needs KAFKA_SECURITY=sasl_ssl"; exit 2; }
+  IFS=, read -ra names <<<"${KAFKA_SUPER_USERS:-}"
+  for name in "${names[@]}"; do
+    [ -z "$name" ] && continue
+    # A typo would leave the admin without rights and every test failing far from the cause.
+    [[ " ${USER_NAMES[*]} " == *" $name "* ]] || { log "KAFKA_SUPER_USERS: $name is not in $KAFKA_SECURITY_DIR/users"; exit 2; }
+    supers+=";User:$name"
+  done
+  cat >> "$dir/server.properties" <<PROPS
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=$supers
+allow.everyone.if.no.acl.found=false
+PROPS
 }
 
 # `format` arguments creating the SCRAM-SHA-512 users (none without KAFKA_SECURITY).
@@ -188,6 +218,7 @@ up() {
     local secure=""; for ((i = 0; i < n; i++)); do secure+="${secure:+,}$HOST:$(secure_port $i)"; done
     echo "$secure" > "$RUN/bootstrap-secure"
     log "SASL_SSL listener(s) at $secure"
+    if [ -n "${KAFKA_AUTHORIZER:-}" ]; then log "ACLs enforced there (StandardAuthorizer); super users: ${KAFKA_SUPER_USERS:-none}"; fi
   fi
   echo "$servers"
 }

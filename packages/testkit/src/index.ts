@@ -26,9 +26,15 @@ export {
   startLocalCluster,
 } from "./postgres.ts";
 export {
+  type AclEntry,
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
   createTestPki,
+  ResourcePatternTypes,
   type SaslUser,
   type SecuredBroker,
+  type SecuredBrokerOptions,
   startSecuredBroker,
   type TestPki,
 } from "./secured-broker.ts";

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import kafkajs, { type AclEntry } from "kafkajs";
 import { freeBrokerPort, type KafkaShBrokers, localJvmMissing, portFree, startKafkaSh } from "./broker.ts";
 
 export interface TestPki {
@@ -155,27 +156,68 @@ export interface SaslUser {
   password: string;
 }
 
+// kafkajs is CommonJS and Node's export detection misses its enums: taken off the default export,
+// for tests that build ACL entries for `SecuredBroker.createAcls`.
+export const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+export type { AclEntry };
+
+export interface SecuredBrokerOptions {
+  /**
+   * `standard`: the broker enforces ACLs on the SASL_SSL listener (kafka.sh KAFKA_AUTHORIZER, KRaft's
+   * StandardAuthorizer): alice is a super user, bob and `extraUsers` may do only what an ACL allows.
+   * Without it every authenticated user may do everything, as before.
+   */
+  authorizer?: "standard";
+  /** More users, created with the broker (SCRAM-SHA-512 and PLAIN), each with a random password. */
+  extraUsers?: readonly string[];
+}
+
 export interface SecuredBroker {
   /** The SASL_SSL listener (SCRAM-SHA-512 and PLAIN; a client certificate, when given, must be trusted). */
   brokers: string[];
-  /** The same broker's PLAINTEXT listener, for setup and checks around the secured clients. */
+  /**
+   * The same broker's PLAINTEXT listener, for setup and checks around the secured clients. With an
+   * authorizer it is unrestricted (its principal, ANONYMOUS, is the broker's own: a super user).
+   */
   plaintextBrokers: string[];
   pki: TestPki;
-  /** Known to the broker for both SCRAM-SHA-512 and PLAIN. */
+  /** Known to the broker for both SCRAM-SHA-512 and PLAIN; with an authorizer, alice is a super user. */
   users: { alice: SaslUser; bob: SaslUser };
+  /** The `extraUsers` asked for, by name. */
+  extraUsers: ReadonlyMap<string, SaslUser>;
   /** The environment that connects an app to `brokers` as `user` with `mechanism`, trusting the test CA. */
   env(user: SaslUser, mechanism: "SCRAM-SHA-512" | "PLAIN"): Record<string, string>;
+  /**
+   * Creates ACLs as alice over SASL_SSL (with `authorizer` only: without one the broker refuses
+   * every ACL request); throws on the first one refused. Resolves once the broker lists every one of
+   * them: its authorizer then applies them.
+   */
+  createAcls(acls: readonly AclEntry[]): Promise<void>;
+  /**
+   * Path of the broker's log (INFO and above), there until `stop()` deletes the state. With an
+   * authorizer it has a line per denied operation, e.g. `Principal = User:bob is Denied operation =
+   * DESCRIBE from host = 127.0.0.1 on resource = Group:LITERAL:... for request = FindCoordinator ...`.
+   */
+  serverLog: string;
   stop(): Promise<void>;
 }
+
+/** kafka.sh's users file takes letters, digits, `.`, `_` and `-` only (the names go into configs unquoted). */
+const USER_NAME = /^[A-Za-z0-9._-]+$/;
 
 /**
  * Starts a one-node local Kafka (infra/kafka/kafka.sh, KAFKA_SECURITY=sasl_ssl) on free ports,
  * with its state and PKI under `$TMPDIR/vigil-kafka-*`. Throws when it cannot (never skips).
  */
-export async function startSecuredBroker(): Promise<SecuredBroker> {
+export async function startSecuredBroker(options: SecuredBrokerOptions = {}): Promise<SecuredBroker> {
   const missing = localJvmMissing();
   if (missing !== undefined)
     throw new Error(`the secured test broker needs the local JVM broker: ${missing}`);
+  const extraNames = options.extraUsers ?? [];
+  for (const name of extraNames) {
+    if (!USER_NAME.test(name) || name === "alice" || name === "bob")
+      throw new Error(`extra user "${name}": letters, digits, . _ - only, and not alice or bob`);
+  }
   let port = await freeBrokerPort();
   for (let attempt = 0; !(await portFree(port + 200)); attempt++) {
     if (attempt >= 20) throw new Error("no free ports (port, +100, +200) for the secured broker");
@@ -189,9 +231,14 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
     alice: { username: "alice", password: `alice-${randomBytes(12).toString("hex")}` },
     bob: { username: "bob", password: `bob-${randomBytes(12).toString("hex")}` },
   };
+  const extraUsers = new Map(
+    extraNames.map((username) => [username, { username, password: randomBytes(12).toString("hex") }]),
+  );
   writeFileSync(
     join(pkiDir, "users"),
-    `${users.alice.username} ${users.alice.password}\n${users.bob.username} ${users.bob.password}\n`,
+    [users.alice, users.bob, ...extraUsers.values()]
+      .map(({ username, password }) => `${username} ${password}\n`)
+      .join(""),
   );
   const started = Date.now();
   let run: KafkaShBrokers;
@@ -204,13 +251,15 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
         KAFKA_SECURITY_DIR: pkiDir,
         KAFKA_SSL_CLIENT_AUTH: "requested",
         KAFKA_HEAP: process.env.KAFKA_HEAP ?? "512m",
+        ...(options.authorizer && { KAFKA_AUTHORIZER: options.authorizer, KAFKA_SUPER_USERS: "alice" }),
       },
     });
   } catch (error) {
     throw new Error(`the secured test broker did not start: ${(error as Error).message}`, { cause: error });
   }
   process.stderr.write(
-    `testkit: secured Kafka (SASL_SSL on 127.0.0.1:${port + 200}) ready in ${Math.round((Date.now() - started) / 1000)}s\n`,
+    `testkit: secured Kafka (SASL_SSL on 127.0.0.1:${port + 200}${options.authorizer ? ", ACLs enforced" : ""}) ` +
+      `ready in ${Math.round((Date.now() - started) / 1000)}s\n`,
   );
   const brokers = [`127.0.0.1:${port + 200}`];
   return {
@@ -218,6 +267,7 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
     plaintextBrokers: [`127.0.0.1:${port}`],
     pki,
     users,
+    extraUsers,
     env: (user, mechanism) => ({
       KAFKA_BROKERS: brokers.join(","),
       KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
@@ -226,6 +276,42 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
       KAFKA_SASL_USERNAME: user.username,
       KAFKA_SASL_PASSWORD: user.password,
     }),
+    createAcls: async (acls) => {
+      const admin = new kafkajs.Kafka({
+        clientId: "vigil-testkit-acls",
+        brokers,
+        ssl: { ca: [readFileSync(pki.caFile, "utf8")] },
+        sasl: { mechanism: "scram-sha-512", ...users.alice },
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        await admin.createAcls({ acl: [...acls] });
+        // The controller answers once the ACLs are in the metadata log; the broker's authorizer
+        // applies them when it has read that far. Its DescribeAcls answers from the same data.
+        const key = (acl: AclEntry) =>
+          `${acl.principal}|${acl.host}|${acl.operation}|${acl.permissionType}|` +
+          `${acl.resourceType}|${acl.resourcePatternType}|${acl.resourceName}`;
+        const wanted = new Set(acls.map(key));
+        for (let attempt = 0; ; attempt++) {
+          const { resources } = await admin.describeAcls({
+            resourceType: kafkajs.AclResourceTypes.ANY,
+            resourcePatternType: kafkajs.ResourcePatternTypes.ANY,
+            operation: kafkajs.AclOperationTypes.ANY,
+            permissionType: kafkajs.AclPermissionTypes.ANY,
+          });
+          const listed = new Set(
+            resources.flatMap((resource) => resource.acls.map((acl) => key({ ...resource, ...acl }))),
+          );
+          if ([...wanted].every((entry) => listed.has(entry))) return;
+          if (attempt >= 50) throw new Error("the broker did not list the ACLs just created within 5 s");
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    serverLog: join(stateDir, "node0", "logs", "server.log"),
     stop: run.stop,
   };
 }
