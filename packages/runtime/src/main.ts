@@ -52,6 +52,8 @@ export interface AppContext<V> {
   metrics: PipelineMetrics;
   /** Absent only when `needsKafka` said no (e.g. `--dry-run`). */
   transport: Transport | undefined;
+  /** Settles when a consumer of `transport` stopped for good (`runService` then exits 1). */
+  consumerFailed?: Promise<Error>;
 }
 
 export interface ProcessIo {
@@ -113,11 +115,13 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
     if (error instanceof KafkaSecurityConfigError) throw new ExitError(error.message, 2);
     throw error;
   }
+  const consumerFailed = Promise.withResolvers<Error>();
   const transport = createKafkaTransport({
     brokers: common.brokers,
     clientId: common.clientId ?? `vigil-${options.stage}`,
     logger,
     security,
+    onConsumerFailed: ({ error }) => consumerFailed.resolve(error),
   });
   let existing: Set<string>;
   try {
@@ -134,7 +138,7 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
     await transport.close();
     throw new ExitError(`missing topics: ${missing.join(", ")}; create them with \`pnpm topics:apply\``, 2);
   }
-  return { values, logger, metrics, transport };
+  return { values, logger, metrics, transport, consumerFailed: consumerFailed.promise };
 }
 
 export interface ServiceOptions<O extends Record<string, OptionSpec>> {
@@ -168,7 +172,7 @@ export async function runService<O extends Record<string, OptionSpec>>(
     // waits for the start, then stops cleanly: the group is left at once instead of after the session
     // timeout, and nothing is killed half-way.
     let stopping = false;
-    onShutdown(context.logger, async () => {
+    const stop = async () => {
       stopping = true;
       notReady = "stopping";
       const service = await starting.catch(() => undefined);
@@ -176,6 +180,18 @@ export async function runService<O extends Record<string, OptionSpec>>(
       await transport.close().catch(() => {});
       await health?.stop().catch(() => {});
       await flushTelemetry();
+    };
+    onShutdown(context.logger, stop);
+    // A consumer kafkajs gave up on consumes nothing again: alive and ready, the service would
+    // judge nothing unseen. It stops as on SIGTERM and exits 1, to be restarted and noticed.
+    void context.consumerFailed?.then(async (error) => {
+      if (stopping) return;
+      context.logger.fatal({ err: error }, `${options.stage} cannot consume any more; exiting`);
+      // A start that waited for the failed consumer (a table restore) would never finish: bounded.
+      setTimeout(() => process.exit(1), 10_000);
+      await stop().catch(() => {});
+      process.stderr.write(`${cli.definition.name}: ${error.message}\n`);
+      process.exit(1);
     });
     try {
       await starting;

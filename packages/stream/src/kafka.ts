@@ -72,6 +72,12 @@ export interface KafkaTransportOptions {
   redelivery?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Upper bound on a `readAll` (default 120 s). */
   readAllTimeoutMs?: number;
+  /**
+   * A subscription's consumer that kafkajs stopped for good (a crash it will not restart: the group
+   * refused, e.g. not authorized). It consumes nothing from then on; without this hook that is only
+   * logged, and a long-running service would look alive and ready while it judges nothing.
+   */
+  onConsumerFailed?: (failure: { groupId: string; error: Error }) => void;
 }
 
 export function createKafkaTransport(options: KafkaTransportOptions): Transport {
@@ -590,6 +596,7 @@ class KafkaTransport implements Transport {
       initialDelayMs: this.options.redelivery?.initialDelayMs ?? 250,
       maxDelayMs: this.options.redelivery?.maxDelayMs ?? 5_000,
       onStopped: () => this.subscriptions.delete(subscription),
+      onFailed: (error) => this.options.onConsumerFailed?.({ groupId: options.groupId, error }),
     });
     this.subscriptions.add(subscription);
     try {
@@ -775,6 +782,21 @@ class KafkaTransport implements Transport {
   }
 }
 
+/**
+ * What a consumer's end says, with the likeliest cause where kafkajs names another: a broker
+ * answers a group the user may not describe as if it had no coordinator (the authorization error
+ * shows only in kafkajs' debug log).
+ */
+function consumerFailure(error: Error, groupId: string): Error {
+  const hint =
+    error.name === "KafkaJSGroupCoordinatorNotFound"
+      ? "; a broker also answers so when the user may not use the group: check its ACLs (Describe and Read on the group)"
+      : "";
+  return new Error(`the consumer of group ${groupId} stopped for good: ${error.message}${hint}`, {
+    cause: error,
+  });
+}
+
 /** `oauthBearerProvider` supplies the tokens of an OAUTHBEARER configuration, or is the whole SASL configuration. */
 function saslWithProvider(
   sasl: KafkaConfig["sasl"],
@@ -823,6 +845,7 @@ interface SubscriptionSettings extends SubscribeOptions {
   initialDelayMs: number;
   maxDelayMs: number;
   onStopped: () => void;
+  onFailed: (error: Error) => void;
 }
 
 class KafkaSubscription implements Subscription {
@@ -873,7 +896,9 @@ class KafkaSubscription implements Subscription {
         { err: payload.error, groupId: settings.groupId, restart: payload.restart },
         payload.restart ? "Kafka consumer crashed, restarting" : "Kafka consumer crashed and stopped",
       );
-      if (!payload.restart) this.assigned = [];
+      if (payload.restart) return;
+      this.assigned = [];
+      settings.onFailed(consumerFailure(payload.error, settings.groupId));
     });
     await consumer.connect();
     await consumer.subscribe({ topics: settings.topics, fromBeginning: settings.fromBeginning ?? true });
