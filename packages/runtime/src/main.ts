@@ -136,7 +136,10 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
     .filter((name) => !existing.has(name));
   if (missing.length > 0) {
     await transport.close();
-    throw new ExitError(`missing topics: ${missing.join(", ")}; create them with \`pnpm topics:apply\``, 2);
+    throw new ExitError(
+      `missing topics: ${missing.join(", ")}; create them with \`pnpm topics:apply\` (on a cluster with ACLs, a topic the user may not describe is missing to it too)`,
+      2,
+    );
   }
   return { values, logger, metrics, transport, consumerFailed: consumerFailed.promise };
 }

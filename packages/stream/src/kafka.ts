@@ -519,7 +519,12 @@ class KafkaTransport implements Transport {
     transactionalId: string,
   ): Promise<void> {
     const previous = this.atomicQueues.get(transactionalId) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => this.sendAtomicallyNow(batches, transactionalId));
+    const next = previous
+      .catch(() => {})
+      .then(() => this.sendAtomicallyNow(batches, transactionalId))
+      .catch((error: unknown) => {
+        throw namedTransactionalId(error, transactionalId);
+      });
     const settled = next.catch(() => {});
     this.atomicQueues.set(transactionalId, settled);
     void settled.then(() => {
@@ -679,7 +684,8 @@ class KafkaTransport implements Transport {
         this.logger.warn({ err: error, groupId }, "readAll consumer did not disconnect cleanly");
       });
       await admin.deleteGroups([groupId]).catch((error: unknown) => {
-        this.logger.debug({ err: error, groupId }, "could not delete the readAll consumer group");
+        // Left behind it holds nothing (no offsets were committed) but lists forever: worth a warning.
+        this.logger.warn({ err: error, groupId }, "could not delete the readAll consumer group");
       });
     }
     return collected.sort((a, b) => byPartition(a, b) || Number(BigInt(a.offset) - BigInt(b.offset)));
@@ -780,6 +786,18 @@ class KafkaTransport implements Transport {
     });
     return this.adminConnection;
   }
+}
+
+/**
+ * kafkajs says "Transactional Id authorization failed" without the id: the id is what an operator
+ * has to grant (Write and Describe on it), so it is added; other errors pass unchanged.
+ */
+function namedTransactionalId(error: unknown, transactionalId: string): unknown {
+  if ((error as { type?: unknown }).type !== "TRANSACTIONAL_ID_AUTHORIZATION_FAILED") return error;
+  return new Error(
+    `${(error as Error).message}: transactional id ${transactionalId} (grant Write and Describe on it)`,
+    { cause: error },
+  );
 }
 
 /**
