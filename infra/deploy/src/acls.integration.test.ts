@@ -130,6 +130,14 @@ describe("the generated ACLs on a broker that enforces them", () => {
     ),
   };
 
+  const sink = generated.get("sink-incidents");
+  if (sink === undefined) throw new Error("no KafkaUser for sink-incidents");
+  /** The sink's ACLs but those on its transactional ids: a refused transaction must name its id. */
+  const withoutTransactions = {
+    username: `${sink.username}.no-txn`,
+    acls: sink.acls.filter((acl) => acl.resource.type !== "transactionalId"),
+  };
+
   let broker: SecuredBroker;
   let admin: Transport;
   let scratch: string;
@@ -140,7 +148,11 @@ describe("the generated ACLs on a broker that enforces them", () => {
     // Throws (failing the suite) when the broker cannot start: never skipped.
     broker = await startSecuredBroker({
       authorizer: "standard",
-      extraUsers: [...[...generated.values()].map((user) => user.username), withoutGroup.username],
+      extraUsers: [
+        ...[...generated.values()].map((user) => user.username),
+        withoutGroup.username,
+        withoutTransactions.username,
+      ],
     });
     // alice is the super user: she creates the topics and the ACLs, and reads the results.
     admin = createKafkaTransport({
@@ -152,6 +164,7 @@ describe("the generated ACLs on a broker that enforces them", () => {
     await broker.createAcls([
       ...[...generated.values()].flatMap((user) => toKafkaAcls(user.username, user.acls)),
       ...toKafkaAcls(withoutGroup.username, withoutGroup.acls),
+      ...toKafkaAcls(withoutTransactions.username, withoutTransactions.acls),
     ]);
     scratch = await mkdtemp(path.join(tmpdir(), "vigil-acls-"));
   }, 300_000);
@@ -440,6 +453,27 @@ describe("the generated ACLs on a broker that enforces them", () => {
     // kafkajs names the real cause only in its debug log of the response.
     expect(proc.output.join("")).toMatch(/Not authorized to access group/);
   }, 180_000);
+
+  it("names the transactional id a writer may not use (kafkajs does not)", async () => {
+    const user = broker.extraUsers.get(withoutTransactions.username);
+    if (user === undefined) throw new Error("the user without transactional ids was not created");
+    const writer = createKafkaTransport({
+      brokers: broker.brokers,
+      clientId: "acls-it-no-txn",
+      security: kafkaSecurityFromEnv(broker.env(user, "SCRAM-SHA-512")),
+    });
+    const transactionalId = `${prefix}vigil-sink-incidents.sink`;
+    try {
+      await expect(
+        writer.sendAtomically(
+          [{ topic: topicName(topics.incidents, prefix), messages: [{ key: "k", value: "{}" }] }],
+          transactionalId,
+        ),
+      ).rejects.toThrow(`transactional id ${transactionalId} (grant Write and Describe on it)`);
+    } finally {
+      await writer.close();
+    }
+  });
 
   it("gives a user without ACLs nothing: an app as bob finds none of its topics", async () => {
     const proc = start(

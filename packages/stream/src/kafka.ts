@@ -789,15 +789,23 @@ class KafkaTransport implements Transport {
 }
 
 /**
- * kafkajs says "Transactional Id authorization failed" without the id: the id is what an operator
- * has to grant (Write and Describe on it), so it is added; other errors pass unchanged.
+ * kafkajs says "Transactional Id authorization failed" without the id, and answers an id the user
+ * may not even describe with "Failed to find group coordinator": the id is what an operator has to
+ * grant (Write and Describe on it), so it is named; other errors pass unchanged.
  */
 function namedTransactionalId(error: unknown, transactionalId: string): unknown {
-  if ((error as { type?: unknown }).type !== "TRANSACTIONAL_ID_AUTHORIZATION_FAILED") return error;
-  return new Error(
-    `${(error as Error).message}: transactional id ${transactionalId} (grant Write and Describe on it)`,
-    { cause: error },
-  );
+  const { type, name, message } = error as { type?: unknown; name?: unknown; message?: unknown };
+  const grant = `transactional id ${transactionalId} (grant Write and Describe on it)`;
+  if (type === "TRANSACTIONAL_ID_AUTHORIZATION_FAILED")
+    return new Error(`${String(message)}: ${grant}`, { cause: error });
+  if (name === "KafkaJSGroupCoordinatorNotFound")
+    return new Error(
+      `${String(message)} for ${grant}: a broker answers so when the user may not describe it`,
+      {
+        cause: error,
+      },
+    );
+  return error;
 }
 
 /**
