@@ -91,9 +91,10 @@ const large: Resources = { requests: { cpu: "500m", memory: "1Gi" }, limits: { c
 
 /**
  * `Transport.readAll` (packages/stream/src/kafka.ts) reads a topic whole through a group of its own,
- * `vigil-read-all-<uuid>`, without the topic prefix, and deletes it afterwards.
+ * `<prefix>vigil-read-all-<uuid>` (the runtime gives the transport the topic prefix), and deletes it
+ * afterwards.
  */
-const readAllGroup = { name: "vigil-read-all-", pattern: "prefix", prefixed: false, delete: true } as const;
+const readAllGroup = { name: "vigil-read-all-", pattern: "prefix", prefixed: true, delete: true } as const;
 
 /** Writes only: the topics a producer-only app publishes to. */
 const producer = (...writes: TopicSpec[]): KafkaAccess => ({
@@ -145,8 +146,8 @@ export const apps: readonly AppSpec[] = [
       reads: [topics.ingestCheckpoints],
       writes: [topics.idsAlerts, topics.idsContext, topics.dlq, topics.ingestCheckpoints],
       groups: [readAllGroup],
-      // `vigil-<stage>-<digest of prefix and source>`: the topic prefix is inside the digest, not in front.
-      transactionalIds: [{ name: "vigil-ingest-ids-", pattern: "prefix", prefixed: false }],
+      // `<prefix>vigil-<stage>-<digest of prefix and source>`.
+      transactionalIds: [{ name: "vigil-ingest-ids-", pattern: "prefix", prefixed: true }],
     },
   ),
   {

@@ -409,12 +409,6 @@ const written: Record<AppName, { writes: TopicSpec[]; readsBack?: TopicSpec[] }>
 };
 
 type Resource = { type: string; name: string; patternType: string; operations: string[] };
-const readAllGroup: Resource = {
-  type: "group",
-  name: "vigil-read-all-",
-  patternType: "prefix",
-  operations: ["Read", "Delete"],
-};
 
 /** The groups and transactional ids each app's code builds, from its parsed defaults (`--group-id`). */
 function expectedNames(name: AppName): Resource[] {
@@ -432,6 +426,13 @@ function expectedNames(name: AppName): Resource[] {
     patternType,
     operations: ["Write", "Describe"],
   });
+  // readAll's throwaway groups, behind the prefix the runtime gives the transport.
+  const readAllGroup: Resource = {
+    type: "group",
+    name: `${prefix}vigil-read-all-`,
+    patternType: "prefix",
+    operations: ["Read", "Delete"],
+  };
   switch (name) {
     case "rules-engine":
       // Its group (KEDA's too), the table followers `<group>.tables.<uuid>`, the state restore.
@@ -451,8 +452,8 @@ function expectedNames(name: AppName): Resource[] {
         readAllGroup,
       ];
     case "ingest-ids":
-      // `vigil-<stage>-<digest>`: the prefix is hashed into the digest.
-      return [readAllGroup, transactional("vigil-ingest-ids-", "prefix")];
+      // `<prefix>vigil-<stage>-<digest>`.
+      return [readAllGroup, transactional(`${prefix}vigil-ingest-ids-`, "prefix")];
     case "ingest-inventory":
       return [readAllGroup];
     default:
@@ -474,8 +475,8 @@ const knownNameExpressions = [
   "apps/sink-incidents/src/index.ts tickTransactionalId = `{transactionalId}.ticks`",
   "apps/sink-incidents/src/index.ts groupId: `{prefix}{config.groupId}`",
   "apps/sink-incidents/src/index.ts groupId: `{prefix}{config.groupId}.outputs`",
-  "packages/ingest/src/committed-checkpoint.ts transactionalId: `vigil-{source.stage}-{digest}`",
-  "packages/stream/src/kafka.ts groupId = `vigil-read-all-{randomUUID()}`",
+  "packages/ingest/src/committed-checkpoint.ts transactionalId: `{source.topicPrefix}vigil-{source.stage}-{digest}`",
+  'packages/stream/src/kafka.ts groupId = `{this.options.groupPrefix ?? ""}vigil-read-all-{randomUUID()}`',
   "packages/stream/src/table.ts groupId: `{options.groupPrefix}.{randomUUID()}`",
 ];
 

@@ -47,7 +47,9 @@ export function atomicCheckpointFor<L extends { position: FilePosition }>(
   const id = sourceId(source);
   const digest = createHash("sha256").update(`${source.topicPrefix}\n${id}`).digest("hex").slice(0, 24);
   return {
-    transactionalId: `vigil-${source.stage}-${digest}`,
+    // The topic prefix in front too (not only in the digest): a tenant's ACLs on a shared cluster
+    // can then grant its own transactional ids by prefix and no other tenant's.
+    transactionalId: `${source.topicPrefix}vigil-${source.stage}-${digest}`,
     checkpoint: (lastLine) =>
       output(
         topics.ingestCheckpoints,

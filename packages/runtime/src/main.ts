@@ -121,6 +121,7 @@ export async function prepareApp<O extends Record<string, OptionSpec>>(
     clientId: common.clientId ?? `vigil-${options.stage}`,
     logger,
     security,
+    groupPrefix: common.topicPrefix,
     onConsumerFailed: ({ error }) => consumerFailed.resolve(error),
   });
   let existing: Set<string>;

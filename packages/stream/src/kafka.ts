@@ -73,6 +73,12 @@ export interface KafkaTransportOptions {
   /** Upper bound on a `readAll` (default 120 s). */
   readAllTimeoutMs?: number;
   /**
+   * Put in front of the consumer groups the transport makes for itself (`readAll`'s throwaway
+   * `vigil-read-all-<uuid>`): the deployment's topic prefix, so that one tenant's ACLs on a shared
+   * cluster cover its own groups and none of another's. Default none.
+   */
+  groupPrefix?: string;
+  /**
    * A subscription's consumer that kafkajs stopped for good (a crash it will not restart: the group
    * refused, e.g. not authorized). It consumes nothing from then on; without this hook that is only
    * logged, and a long-running service would look alive and ready while it judges nothing.
@@ -632,7 +638,7 @@ class KafkaTransport implements Transport {
     if (remaining.size === 0) return [];
     const limits = new Map(remaining);
 
-    const groupId = `vigil-read-all-${randomUUID()}`;
+    const groupId = `${this.options.groupPrefix ?? ""}vigil-read-all-${randomUUID()}`;
     const consumer = this.kafka.consumer(this.consumerConfig(groupId));
     const collected: ConsumedMessage[] = [];
     const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
