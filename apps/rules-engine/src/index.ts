@@ -27,7 +27,6 @@ import {
   topics,
 } from "@vigil/schema";
 import {
-  type ConsumedMessage,
   deadLetterMessage,
   deadLetterTopic,
   followGlobalTable,
@@ -276,7 +275,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
   let newestKeyed = 0;
 
   /** The re-keyed copies of an event for the keyed rules that would count it, one per key. */
-  const repartition = (event: RuleEvent, message: ConsumedMessage, failures: string[]): Output[] => {
+  const repartition = (event: RuleEvent, failures: string[]): Output[] => {
     const byKey = new Map<string, string[]>();
     for (const rule of keyedRulesByKind.get(event.kind) ?? []) {
       let key: string | undefined;
@@ -296,7 +295,8 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
           topic: event.topic,
           key: event.key,
           rules: ruleIds,
-          event: JSON.parse(String(message.value)),
+          // Already validated against its kind (no transforms): validated again where it is judged.
+          event: event.value,
         },
         { key, source: `vigil/${STAGE}`, prefix, id: `${event.id}/${key}` },
       ),
@@ -381,7 +381,7 @@ export async function startRulesEngine(deps: RulesEngineDeps): Promise<RunningRu
         const result = evaluator.evaluate(event);
         findings.push(...result.findings);
         failures.push(...result.errors.map((error) => `rule ${error.rule}: ${error.message}`));
-        outputs.push(...repartition(event, message, failures));
+        outputs.push(...repartition(event, failures));
       }
       outputs.push(...findings.map(findingOutput));
       if (failures.length > 0) {
